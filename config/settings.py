@@ -1,0 +1,325 @@
+"""Typed, immutable settings for the exchange.
+
+Every class is a frozen, slotted dataclass holding already-validated values:
+tuples instead of lists, ``Decimal`` for prices at the edge, plain ``int`` for
+everything the core counts in. ``config.loader`` builds them from YAML; tests and
+tools may also build them directly.
+
+Prices in the core are integer *price units*: one unit is ``10**-price_decimals``
+of the currency (``InstrumentSettings.price_unit``). ``to_units``/``from_units``
+convert between those integers and ``Decimal`` prices at the FIX and database edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time, timezone
+from decimal import Decimal
+
+__all__ = [
+    "DEFAULT_MAX_ORDER_NOTIONAL",
+    "DEFAULT_MAX_ORDER_QUANTITY",
+    "PRICE_BAND_TIERS",
+    "SELF_TRADE_PREVENTION_MODES",
+    "SESSION_ROLES",
+    "DatabaseSettings",
+    "FirmSettings",
+    "FixSettings",
+    "InstrumentSettings",
+    "MetricsSettings",
+    "RiskLimits",
+    "RiskOverride",
+    "RiskSettings",
+    "SessionSettings",
+    "Settings",
+    "VenueSettings",
+]
+
+SELF_TRADE_PREVENTION_MODES: tuple[str, ...] = (
+    "none",
+    "cancel_resting",
+    "cancel_incoming",
+    "cancel_both",
+    "decrement_and_cancel",
+)
+SESSION_ROLES: tuple[str, ...] = ("order_entry", "market_data", "drop_copy")
+PRICE_BAND_TIERS: tuple[int, ...] = (1, 2)
+
+DEFAULT_MAX_ORDER_QUANTITY = 1_000_000
+DEFAULT_MAX_ORDER_NOTIONAL = Decimal("1000000000")
+
+# to_units answers None beyond this many digits rather than building huge integers
+# from hostile input such as Decimal("1e999999999").
+_MAX_UNIT_DIGITS = 36
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSettings:
+    name: str = "FIXEX"
+    # Time of day (UTC, tz-aware) at which Day orders expire.
+    trading_day_end: time = time(21, 0, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class FixSettings:
+    host: str = "127.0.0.1"
+    port: int = 9876
+    sender_comp_id: str = "EXCHANGE"
+    # Kept exactly as written in the config; a relative path is relative to the working directory.
+    sessions_file: str = "sessions.cfg"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    host: str = "127.0.0.1"
+    port: int = 9877
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class DatabaseSettings:
+    url: str = "sqlite:///var/audit.db"
+
+    @property
+    def redacted_url(self) -> str:
+        """The URL with any password replaced by ``***``: safe for logs."""
+        return redact_url(self.url)
+
+    def __repr__(self) -> str:  # never put a password into a log line
+        return f"DatabaseSettings(url={self.redacted_url!r})"
+
+
+def redact_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentSettings:
+    symbol: str
+    tick_size: Decimal
+    lot_size: int
+    currency: str
+    reference_price: Decimal
+    price_band_tier: int
+    price_decimals: int = 4
+
+    @property
+    def price_unit(self) -> Decimal:
+        """The value of one integer price unit, e.g. ``Decimal("0.0001")`` for 4 decimals."""
+        return Decimal(f"1e-{self.price_decimals}")
+
+    @property
+    def tick_units(self) -> int:
+        """The tick size in price units (validated on load to be a whole number)."""
+        units = self.to_units(self.tick_size)
+        if units is None:
+            raise ValueError(
+                f"{self.symbol}: tick_size {self.tick_size} is not a whole number of "
+                f"units at {self.price_decimals} decimals"
+            )
+        return units
+
+    @property
+    def reference_price_units(self) -> int:
+        units = self.to_units(self.reference_price)
+        if units is None:
+            raise ValueError(
+                f"{self.symbol}: reference_price {self.reference_price} is not a whole number "
+                f"of units at {self.price_decimals} decimals"
+            )
+        return units
+
+    def to_units(self, price: Decimal | int) -> int | None:
+        """The price as an integer number of price units, exactly.
+
+        None when the price is not a whole number of units (more decimals than
+        ``price_decimals``), is not finite, or is absurdly large: the caller rejects it.
+        Whether the price is on a tick is a separate question (``units % tick_units``).
+        """
+        if isinstance(price, bool) or not isinstance(price, (Decimal, int)):
+            raise TypeError(f"price must be a Decimal or int, not {type(price).__name__}")
+        if isinstance(price, int):
+            price = Decimal(price)
+        if not price.is_finite():
+            return None
+        sign, digits, exponent = price.as_tuple()
+        assert isinstance(exponent, int)  # finite
+        coefficient = int("".join(map(str, digits)))
+        shift = exponent + self.price_decimals
+        if coefficient == 0:
+            return 0
+        if shift >= 0:
+            if len(digits) + shift > _MAX_UNIT_DIGITS:
+                return None
+            units = coefficient * 10**shift
+        else:
+            if -shift > len(digits):  # smaller than one unit and not zero
+                return None
+            units, remainder = divmod(coefficient, 10**-shift)
+            if remainder:
+                return None
+            if len(str(units)) > _MAX_UNIT_DIGITS:
+                return None
+        return -units if sign else units
+
+    def from_units(self, units: int) -> Decimal:
+        """The Decimal price for a number of price units, with exactly ``price_decimals`` places."""
+        if isinstance(units, bool) or not isinstance(units, int):
+            raise TypeError(f"units must be an int, not {type(units).__name__}")
+        return Decimal(f"{units}e-{self.price_decimals}")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSettings:
+    comp_id: str
+    firm_id: str
+    role: str = "order_entry"
+    cancel_on_disconnect: bool = True
+    # "scrypt$N$r$p$salt$hash" (see `fixex hash-password`); None: no password asked at logon
+    password_hash: str | None = None
+    # drop-copy sessions only: the firms whose execution reports they receive; None means all firms
+    drop_copy_firms: tuple[str, ...] | None = None
+
+    def __repr__(self) -> str:  # never print a password hash into a log
+        shown = "set" if self.password_hash else "none"
+        return (f"SessionSettings(comp_id={self.comp_id!r}, firm_id={self.firm_id!r}, role={self.role!r}, "
+                f"cancel_on_disconnect={self.cancel_on_disconnect}, password={shown}, "
+                f"drop_copy_firms={self.drop_copy_firms!r})")
+
+
+@dataclass(frozen=True, slots=True)
+class FirmSettings:
+    firm_id: str
+    self_trade_prevention: str = "cancel_resting"
+    sessions: tuple[SessionSettings, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    max_order_quantity: int = DEFAULT_MAX_ORDER_QUANTITY
+    max_order_notional: Decimal = DEFAULT_MAX_ORDER_NOTIONAL
+
+
+@dataclass(frozen=True, slots=True)
+class RiskOverride:
+    """A firm's overrides of the default limits; None means "use the default"."""
+
+    firm_id: str
+    max_order_quantity: int | None = None
+    max_order_notional: Decimal | None = None
+
+    def apply_to(self, defaults: RiskLimits) -> RiskLimits:
+        return RiskLimits(
+            max_order_quantity=(
+                defaults.max_order_quantity
+                if self.max_order_quantity is None
+                else self.max_order_quantity
+            ),
+            max_order_notional=(
+                defaults.max_order_notional
+                if self.max_order_notional is None
+                else self.max_order_notional
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSettings:
+    defaults: RiskLimits = field(default_factory=RiskLimits)
+    firm_overrides: tuple[RiskOverride, ...] = ()
+    _override_by_firm: dict[str, RiskOverride] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "_override_by_firm", _index(self.firm_overrides, "firm_id", "risk override")
+        )
+
+    def override_for(self, firm_id: str) -> RiskOverride | None:
+        return self._override_by_firm.get(firm_id)
+
+    def limits_for(self, firm_id: str) -> RiskLimits:
+        """The defaults merged with the firm's overrides (the defaults alone if it has none)."""
+        override = self._override_by_firm.get(firm_id)
+        return self.defaults if override is None else override.apply_to(self.defaults)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    source: str = "<in memory>"  # where the settings came from, e.g. the YAML file path
+    venue: VenueSettings = field(default_factory=VenueSettings)
+    fix: FixSettings = field(default_factory=FixSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    instruments: tuple[InstrumentSettings, ...] = ()
+    firms: tuple[FirmSettings, ...] = ()
+    risk: RiskSettings = field(default_factory=RiskSettings)
+    # Lookup indexes, built once; not part of equality, hashing or repr.
+    _instrument_by_symbol: dict[str, InstrumentSettings] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+    _firm_by_id: dict[str, FirmSettings] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+    _session_by_comp_id: dict[str, SessionSettings] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "_instrument_by_symbol", _index(self.instruments, "symbol", "instrument")
+        )
+        object.__setattr__(self, "_firm_by_id", _index(self.firms, "firm_id", "firm"))
+        object.__setattr__(
+            self,
+            "_session_by_comp_id",
+            _index([s for f in self.firms for s in f.sessions], "comp_id", "session"),
+        )
+        for firm in self.firms:
+            for session in firm.sessions:
+                if session.firm_id != firm.firm_id:
+                    raise ValueError(
+                        f"session {session.comp_id!r} says firm {session.firm_id!r} "
+                        f"but is listed under firm {firm.firm_id!r}"
+                    )
+
+    @property
+    def sessions(self) -> tuple[SessionSettings, ...]:
+        """Every session of every firm, in config order."""
+        return tuple(self._session_by_comp_id.values())
+
+    def instrument(self, symbol: str) -> InstrumentSettings:
+        """The instrument with this symbol; KeyError if there is none."""
+        return self._instrument_by_symbol[symbol]
+
+    def firm(self, firm_id: str) -> FirmSettings:
+        return self._firm_by_id[firm_id]
+
+    def session(self, comp_id: str) -> SessionSettings:
+        return self._session_by_comp_id[comp_id]
+
+    def firm_of_session(self, comp_id: str) -> FirmSettings:
+        return self._firm_by_id[self._session_by_comp_id[comp_id].firm_id]
+
+    def limits_for(self, firm_id: str) -> RiskLimits:
+        """The firm's risk limits: defaults merged with its overrides. KeyError for an unknown firm."""
+        if firm_id not in self._firm_by_id:
+            raise KeyError(firm_id)
+        return self.risk.limits_for(firm_id)
+
+
+def _index(items, attribute: str, what: str) -> dict:
+    index: dict = {}
+    for item in items:
+        key = getattr(item, attribute)
+        if key in index:
+            raise ValueError(f"duplicate {what} {attribute} {key!r}")
+        index[key] = item
+    return index

@@ -1,0 +1,215 @@
+"""Gateway benchmark: `fixex bench`.
+
+Starts `fixex serve` as its own process on a free port (state under a temporary
+directory), connects one or more order-entry sessions over loopback with a lean
+raw-socket FIX 4.4 client, and sends N NewOrderSingles keeping W in flight per
+session. Latency is from writing an order to reading its first ExecutionReport.
+Flows: `resting` (passive buys that never trade) and `crossing` (each sell
+trades against the previous buy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import selectors
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SOH = b"\x01"
+REPO = Path(__file__).resolve().parents[1]
+BROKERS = ("BROKER1", "BROKER2")  # FIX 4.4 order-entry sessions in the shipped config
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def checksum(data: bytes) -> bytes:
+    return b"%03d" % (sum(data) % 256)
+
+
+def encode(body: bytes) -> bytes:
+    head = b"8=FIX.4.4\x019=%d\x01" % len(body)
+    return head + body + b"10=" + checksum(head + body) + SOH
+
+
+def utc_now() -> bytes:
+    now = time.time()
+    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(now)).encode() + b".%03d" % int(now % 1 * 1000)
+
+
+class Session:
+    """One FIX 4.4 order-entry connection, driven without QuickFIX so the client stays cheap."""
+
+    def __init__(self, comp_id: str, port: int) -> None:
+        self.comp_id = comp_id.encode()
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.seq = 1
+        self.buffer = b""
+        self.sent_at: dict[bytes, int] = {}
+        self.in_flight = 0
+
+    def send(self, msg_type: bytes, body: bytes) -> None:
+        header = b"35=" + msg_type + b"\x0149=" + self.comp_id + b"\x0156=EXCHANGE\x0134=%d\x0152=" % self.seq
+        self.seq += 1
+        self.sock.sendall(encode(header + utc_now() + SOH + body))
+
+    def logon(self) -> None:
+        self.send(b"A", b"98=0\x01108=30\x01141=Y\x01")
+        self.sock.settimeout(10)
+        while not any(m.get(b"35") == b"A" for m in self.read()):
+            pass
+        self.sock.setblocking(False)
+
+    def order(self, cl_ord_id: bytes, side: bytes, price: bytes) -> None:
+        self.sent_at[cl_ord_id] = time.perf_counter_ns()
+        self.in_flight += 1
+        self.send(b"D", b"11=" + cl_ord_id + b"\x0155=AAPL\x0154=" + side + b"\x0160=" + utc_now()
+                  + b"\x0138=100\x0140=2\x0144=" + price + SOH)
+
+    def read(self) -> list[dict[bytes, bytes]]:
+        try:
+            data = self.sock.recv(1 << 20)
+        except BlockingIOError:
+            return []
+        if not data:
+            raise ConnectionError(f"{self.comp_id.decode()}: the exchange closed the connection")
+        buffer = self.buffer + data
+        messages = []
+        start = 0
+        while True:  # walk the buffer once: re-slicing it per message is quadratic in a burst
+            end = buffer.find(b"\x0110=", start)
+            if end < 0 or len(buffer) < end + 8:
+                break
+            fields = {}
+            for pair in buffer[start:end].split(SOH):
+                tag, _, value = pair.partition(b"=")
+                fields.setdefault(tag, value)
+            messages.append(fields)
+            start = end + 8
+        self.buffer = buffer[start:]
+        return messages
+
+    def close(self) -> None:
+        try:
+            self.sock.setblocking(True)
+            self.send(b"5", b"")
+        finally:
+            self.sock.close()
+
+
+def run(orders: int, in_flight: int, sessions: int, flow: str, port: int) -> dict[str, float]:
+    clients = [Session(BROKERS[i % len(BROKERS)], port) for i in range(sessions)]
+    for client in clients:
+        client.logon()
+    selector = selectors.DefaultSelector()
+    for client in clients:
+        selector.register(client.sock, selectors.EVENT_READ, client)
+    latencies: list[int] = []
+    per_session = orders // sessions
+    sent = [0] * sessions
+    acked = 0
+    total = per_session * sessions
+    start = time.perf_counter_ns()
+
+    def top_up(index: int, client: Session) -> None:
+        while client.in_flight < in_flight and sent[index] < per_session:
+            n = sent[index]
+            sent[index] += 1
+            cl_ord_id = b"%d-%d" % (index, n)
+            if flow == "resting":
+                client.order(cl_ord_id, b"1", b"%d.%02d" % (100 - n % 50, n % 100))
+            elif len(clients) == 1:  # crossing within one firm would only exercise self-trade prevention
+                raise SystemExit("the crossing flow needs --sessions 2 (two firms that trade with each other)")
+            else:  # crossing: the first session's buys and the second's sells meet at 100.00
+                client.order(cl_ord_id, b"1" if index == 0 else b"2", b"100.00")
+
+    for index, client in enumerate(clients):
+        top_up(index, client)
+    while acked < total:
+        for key, _ in selector.select(timeout=10):
+            client: Session = key.data
+            for message in client.read():
+                if message.get(b"35") != b"8":
+                    if message.get(b"35") == b"1":  # TestRequest: answer so the session stays up
+                        client.send(b"0", b"112=" + message[b"112"] + SOH)
+                    continue
+                sent_at = client.sent_at.pop(message.get(b"11", b""), None)
+                if sent_at is None:
+                    continue  # a later report (a fill) of an order already counted
+                latencies.append(time.perf_counter_ns() - sent_at)
+                client.in_flight -= 1
+                acked += 1
+            top_up(clients.index(client), client)
+    elapsed = time.perf_counter_ns() - start
+    for client in clients:
+        client.close()
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] / 1000
+
+    return {"orders_per_s": total / (elapsed / 1e9), "p50_us": pct(0.5), "p99_us": pct(0.99),
+            "p999_us": pct(0.999), "orders": total}
+
+
+def start_exchange(work: Path, port: int, config: Path | None) -> subprocess.Popen:
+    source = (config or REPO / "config" / "exchange.yaml").read_text()
+    path = work / "exchange.yaml"
+    path.write_text(source.replace("port: 9876", f"port: {port}")
+                    .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}"))
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())", "serve",
+         "--config", str(path), "--log-level", "WARNING"],
+        cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        if process.poll() is not None:
+            raise RuntimeError(f"fixex serve exited: {process.stdout.read().decode()}")
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("fixex serve did not start listening within 60 s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fixex bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=20_000, help="orders per run (default %(default)s)")
+    parser.add_argument("--in-flight", default="64,1", help="orders in flight per session, comma-separated runs")
+    parser.add_argument("--sessions", type=int, default=1, choices=[1, 2])
+    parser.add_argument("--flow", default="resting", choices=["resting", "crossing"],
+                        help="resting: passive buys; crossing (needs --sessions 2): buys and sells that trade")
+    parser.add_argument("--config", type=Path, help="YAML config for the exchange (default: the shipped one)")
+    args = parser.parse_args(argv)
+    print(f"gateway benchmark: python {platform.python_version()}, {platform.machine()}, "
+          f"{os.cpu_count()} cpus; {args.orders:,} orders, {args.sessions} session(s), {args.flow} flow")
+    print(f"{'in flight':>9} {'orders/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9}")
+    for window in (int(w) for w in args.in_flight.split(",")):
+        with tempfile.TemporaryDirectory(prefix="fixex-bench-") as work:
+            port = free_port()
+            exchange = start_exchange(Path(work), port, args.config)
+            try:
+                orders = args.orders if window > 1 else min(args.orders, 5_000)
+                result = run(orders, window, args.sessions, args.flow, port)
+            finally:
+                exchange.terminate()
+                exchange.wait(timeout=60)
+        print(f"{window:>9} {result['orders_per_s']:>10,.0f} {result['p50_us']:>8.0f} {result['p99_us']:>8.0f} "
+              f"{result['p999_us']:>9.0f}   ({result['orders']:,} orders)")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""`fixex`: the exchange's command line.
+
+Errors an operator can fix (a bad config file, a bad sessions.cfg) print one line
+naming the file, the key and what is allowed, and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import quickfix as fix
+
+from config import DEFAULT_CONFIG_PATH, ConfigError, load_settings
+from fix_gateway.gateway import Gateway
+from fix_gateway.sessions import SessionsFileError, load_sessions
+
+log = logging.getLogger("fixex")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fixex", description="A FIX protocol exchange.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser("serve", help="run the exchange until SIGINT or SIGTERM",
+                                description="Load the config, build the order books and run the exchange "
+                                            "until SIGINT or SIGTERM.")
+    serve.add_argument("--config", default=str(DEFAULT_CONFIG_PATH),
+                       help="YAML settings file (default: %(default)s)")
+    serve.add_argument("--sessions", help="QuickFIX sessions file (default: fix.sessions_file from the config)")
+    serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.set_defaults(run=_serve)
+
+    bench = commands.add_parser("bench", add_help=False,
+                                help="benchmark order entry over FIX (fixex bench --help for options)")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER, help="options for the gateway benchmark")
+    bench.set_defaults(run=_bench)
+
+    password = commands.add_parser("hash-password", help="print a salted hash for a session's logon password",
+                                   description="Read a password (typed without echo, or from standard input) and "
+                                               "print the password_hash to put in the YAML config.")
+    password.set_defaults(run=_hash_password)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (ConfigError, SessionsFileError) as error:
+        print(f"fixex: {error}", file=sys.stderr)
+        return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings(args.config)
+    sessions = load_sessions(args.sessions or settings.fix.sessions_file, settings)
+    Path("var").mkdir(exist_ok=True)
+    gateway = Gateway(settings, sessions, clock=time.time_ns)
+
+    stop = threading.Event()
+    received: list[str] = []
+
+    def request_stop(signum: int, _frame: object) -> None:
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    log.info("config %s: venue %s, trading day ends %s UTC", settings.source, settings.venue.name,
+             settings.venue.trading_day_end.strftime("%H:%M"))
+    for instrument in settings.instruments:
+        log.info("instrument %s: tick %s, lot %d, %s, reference %s", instrument.symbol, instrument.tick_size,
+                 instrument.lot_size, instrument.currency, instrument.reference_price)
+    roles = {s.comp_id: s for s in settings.sessions}
+    for session in sessions.sessions:
+        role = roles[session.target_comp_id]
+        log.info("FIX session %s -> %s (%s): firm %s, %s", settings.fix.sender_comp_id, session.target_comp_id,
+                 session.version, role.firm_id, role.role)
+    try:
+        gateway.start()
+    except fix.RuntimeError as error:  # e.g. the port is taken
+        print(f"fixex: cannot start the FIX acceptor on {settings.fix.host}:{settings.fix.port}: {error}",
+              file=sys.stderr)
+        return 1
+    log.info("order books ready for %s", ", ".join(gateway.engine.symbols))
+    log.info("ready; stop with Ctrl-C or SIGTERM")
+    while not stop.wait(1.0):
+        pass
+    log.info("%s received: cancelling open orders and logging sessions out", received[0])
+    gateway.stop()
+    log.info("stopped cleanly")
+    return 0
+
+
+def _hash_password(args: argparse.Namespace) -> int:
+    import getpass
+
+    from fix_gateway.auth import hash_password
+
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    if not password:
+        print("fixex: an empty password cannot be hashed", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from fix_gateway import bench
+
+    return bench.main([a for a in args.bench_args if a != "--"])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,248 @@
+"""Matching-core benchmark: `python -m matching.bench`.
+
+A seeded mixed stream (about 60% new passive limit, 25% cancel, 10% replace, 5%
+marketable) runs against one book pre-filled with N resting orders. The stream is
+first recorded by running it once (so every cancel and replace names a live order),
+then replayed against a fresh copy of the pre-filled book: once untimed per
+operation for throughput, once with a timer around every operation for latency.
+Marketable orders are sized so that the book stays near N orders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import platform
+import random
+import statistics
+import sys
+import time
+
+from matching.commands import CancelOrder, Command, ReplaceOrder, SubmitOrder
+from matching.engine import MatchingEngine
+from matching.events import OrderAccepted, OrderCancelled, OrderExpired, OrderFilled
+from matching.types import Instrument, OrderType, Side, TimeInForce
+
+SYMBOL = "BENCH"
+MID = 100_000
+SESSIONS = ("S1", "S2", "S3", "S4")
+
+
+def new_engine() -> MatchingEngine:
+    return MatchingEngine([Instrument(SYMBOL, tick_size=1, lot_size=1)], clock=itertools.count(1).__next__)
+
+
+class StreamRecorder:
+    """Runs a seeded stream once, keeping the commands and which orders are live."""
+
+    def __init__(self, resting: int, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.engine = new_engine()
+        self.levels = max(50, resting // 250)  # price levels per side
+        self.live: list[tuple[str, str]] = []  # (session, ClOrdID) of live orders
+        self.where: dict[tuple[str, str], int] = {}  # key -> index in live
+        self.by_order_id: dict[int, tuple[str, str]] = {}
+        self.current_id: dict[tuple[str, str], str] = {}  # original key -> latest ClOrdID
+        self.quantity: dict[tuple[str, str], int] = {}
+        self.price: dict[tuple[str, str], int] = {}
+        self.side: dict[tuple[str, str], Side] = {}
+        self.counter = 0
+        self.average_quantity = 50
+        self.target = resting
+
+    def _id(self) -> str:
+        self.counter += 1
+        return f"C{self.counter}"
+
+    def run(self, command: Command) -> None:
+        for event in self.engine.process(command):
+            if isinstance(event, OrderAccepted):
+                key = (event.session, event.client_order_id)
+                self.by_order_id[event.order_id] = key
+                self.where[key] = len(self.live)
+                self.live.append(key)
+            elif isinstance(event, (OrderCancelled, OrderExpired)) or (
+                isinstance(event, OrderFilled) and event.leaves_quantity == 0
+            ):
+                self._forget(self.by_order_id[event.order_id])
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        index = self.where.pop(key, None)
+        if index is None:
+            return
+        last = self.live.pop()
+        if index < len(self.live):
+            self.live[index] = last
+            self.where[last] = index
+
+    def passive_price(self, side: Side) -> int:
+        book = self.engine.book(SYMBOL)
+        if side is Side.BUY:
+            ceiling = (book.best_ask() or MID + 1) - 1
+            return min(ceiling, MID - self.rng.randint(0, self.levels - 1))
+        floor = (book.best_bid() or MID - 1) + 1
+        return max(floor, MID + 1 + self.rng.randint(0, self.levels - 1))
+
+    def new_passive(self) -> SubmitOrder:
+        side = Side.BUY if self.rng.random() < 0.5 else Side.SELL
+        session = self.rng.choice(SESSIONS)
+        client_id = self._id()
+        quantity = self.rng.randint(1, 99)
+        price = self.passive_price(side)
+        key = (session, client_id)
+        self.current_id[key], self.quantity[key], self.price[key], self.side[key] = client_id, quantity, price, side
+        return SubmitOrder(session, session, client_id, SYMBOL, side, OrderType.LIMIT, quantity, price)
+
+    def cancel(self) -> CancelOrder | None:
+        if not self.live:
+            return None
+        key = self.rng.choice(self.live)
+        return CancelOrder(key[0], key[0], self._id(), orig_client_order_id=self.current_id[key])
+
+    def replace(self) -> ReplaceOrder | None:
+        if not self.live:
+            return None
+        key = self.rng.choice(self.live)
+        new_id = self._id()
+        orig = self.current_id[key]
+        self.current_id[key] = new_id
+        if self.rng.random() < 0.5 and self.quantity[key] > 1:  # smaller: keeps priority
+            self.quantity[key] = quantity = self.rng.randint(1, self.quantity[key] - 1)
+            return ReplaceOrder(key[0], key[0], new_id, quantity, orig_client_order_id=orig)
+        self.price[key] = price = self.passive_price(self.side[key])  # new price: loses priority
+        return ReplaceOrder(key[0], key[0], new_id, self.quantity[key], orig_client_order_id=orig, price=price)
+
+    def marketable(self) -> SubmitOrder:
+        side = Side.BUY if self.rng.random() < 0.5 else Side.SELL
+        session = self.rng.choice(SESSIONS)
+        # Takes about seven resting orders on average, more while the book is above its target
+        # size, so adds and removals balance and the book stays near the size being measured.
+        pressure = max(0.5, len(self.live) / self.target)
+        quantity = self.rng.randint(1, int(14 * self.average_quantity * pressure))
+        book = self.engine.book(SYMBOL)
+        best = book.best_ask() if side is Side.BUY else book.best_bid()
+        reference = best if best is not None else MID
+        price = reference + 50 if side is Side.BUY else reference - 50
+        return SubmitOrder(session, session, self._id(), SYMBOL, side, OrderType.LIMIT, quantity, price,
+                           time_in_force=TimeInForce.IOC)
+
+    def prefill(self, resting: int) -> list[Command]:
+        commands: list[Command] = []
+        while len(self.live) < resting:
+            command = self.new_passive()
+            commands.append(command)
+            self.run(command)
+        return commands
+
+    def stream(self, operations: int) -> list[Command]:
+        commands: list[Command] = []
+        rng = self.rng
+        while len(commands) < operations:
+            draw = rng.random()
+            if draw < 0.60:
+                command = self.new_passive()
+            elif draw < 0.85:
+                command = self.cancel()
+            elif draw < 0.95:
+                command = self.replace()
+            else:
+                command = self.marketable()
+            if command is not None:
+                commands.append(command)
+                self.run(command)
+        return commands
+
+
+def kind_of(command: Command) -> str:
+    if isinstance(command, SubmitOrder):
+        return "marketable" if command.time_in_force is TimeInForce.IOC else "new"
+    return "cancel" if isinstance(command, CancelOrder) else "replace"
+
+
+def percentile(sorted_values: list[int], fraction: float) -> int:
+    return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
+
+
+def measure(resting: int, operations: int, seed: int) -> dict[str, float]:
+    recorder = StreamRecorder(resting, seed)
+    prefill = recorder.prefill(resting)
+    stream = recorder.stream(operations)
+    final_resting = len(recorder.live)
+    del recorder
+
+    def fresh() -> MatchingEngine:
+        engine = new_engine()
+        for command in prefill:
+            engine.process(command)
+        return engine
+
+    gc.collect()
+    gc.disable()  # the collector's pauses would be noise here; the venue tunes its thresholds instead
+    try:
+        engine = fresh()
+        process = engine.process
+        start = time.perf_counter_ns()
+        for command in stream:
+            process(command)
+        elapsed = time.perf_counter_ns() - start
+
+        engine = fresh()
+        process = engine.process
+        clock = time.perf_counter_ns
+        latencies = []
+        record = latencies.append
+        for command in stream:
+            begin = clock()
+            process(command)
+            record(clock() - begin)
+    finally:
+        gc.enable()
+    by_kind: dict[str, list[int]] = {}
+    for command, latency in zip(stream, latencies):
+        by_kind.setdefault(kind_of(command), []).append(latency)
+    latencies.sort()
+    return {
+        "by_kind": {kind: (len(values), statistics.median(values) / 1000, statistics.fmean(values) / 1000)
+                    for kind, values in sorted(by_kind.items())},
+        "resting": resting,
+        "final_resting": final_resting,
+        "operations": operations,
+        "ops_per_s": operations / (elapsed / 1e9),
+        "p50_us": percentile(latencies, 0.50) / 1000,
+        "p99_us": percentile(latencies, 0.99) / 1000,
+        "p999_us": percentile(latencies, 0.999) / 1000,
+        "mean_us": statistics.fmean(latencies) / 1000,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m matching.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--resting", default="1000,100000,1000000",
+                        help="comma-separated book sizes (resting orders) to measure at")
+    parser.add_argument("--operations", type=int, default=300_000, help="operations in the timed stream")
+    parser.add_argument("--seed", type=int, default=20261122)
+    args = parser.parse_args(argv)
+    sizes = [int(size) for size in args.resting.split(",")]
+    print(f"matching core benchmark: python {platform.python_version()} ({platform.python_implementation()}), "
+          f"{platform.machine()}, {operations_text(args.operations)} ops, seed {args.seed}")
+    print(f"{'resting':>10} {'ops/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9} {'mean µs':>8}  ratio")
+    first = None
+    for size in sizes:
+        result = measure(size, args.operations, args.seed)
+        first = first or result["ops_per_s"]
+        print(f"{size:>10,} {result['ops_per_s']:>10,.0f} {result['p50_us']:>8.2f} {result['p99_us']:>8.2f} "
+              f"{result['p999_us']:>9.2f} {result['mean_us']:>8.2f}  {result['ops_per_s'] / first:.2f}"
+              f"   (book ended at {result['final_resting']:,})")
+        print("           by kind (count, p50 µs, mean µs): " + "; ".join(
+            f"{kind} {count:,} {p50:.1f} {mean:.1f}" for kind, (count, p50, mean) in result["by_kind"].items()))
+        sys.stdout.flush()
+    return 0
+
+
+def operations_text(count: int) -> str:
+    return f"{count:,}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,713 @@
+"""The matching engine: commands in, events out, one at a time.
+
+Deterministic by construction: it reads time only through the injected clock (once
+per command) and numbers orders, trades and events from counters it is given, so
+replaying the same commands against the same clock readings gives the same events.
+It does no I/O and is not thread-safe: exactly one writer calls `process`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from typing import Callable, Iterable
+
+from matching.book import Order, OrderBook, highest_key, lowest_key
+from matching.commands import (
+    CancelOrder, Command, EndTradingDay, ExpireOrders, MassCancel, QueryOrder, RejectCancel, RejectOrder,
+    ReplaceOrder, SubmitOrder,
+)
+from matching.events import (
+    BookLevelChanged, CancelRejected, Event, MassCancelCompleted, MassCancelRejected, OrderAccepted,
+    OrderCancelled, OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRestated,
+    OrderStatusReported, OrderTriggered, StatusQueryRejected, TradeExecuted,
+)
+from matching.rejects import CancelRejectReason, MassCancelRejectReason, OrderRejectReason
+from matching.types import (
+    CancelReason, Instrument, OrderStatus, OrderType, ReplyTo, SelfTradePrevention, Side, TimeInForce,
+)
+
+BUY = Side.BUY
+SELL = Side.SELL
+NEW = OrderStatus.NEW
+PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
+FILLED = OrderStatus.FILLED
+LIMIT = OrderType.LIMIT
+STOP_LIMIT = OrderType.STOP_LIMIT
+STOP = OrderType.STOP
+GTD = TimeInForce.GTD
+IOC = TimeInForce.IOC
+FOK = TimeInForce.FOK
+
+
+class MatchingEngine:
+    """Order books for a set of instruments with price-time priority matching."""
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        clock: Callable[[], int],
+        *,
+        first_sequence: int = 1,
+        first_order_id: int = 1,
+        first_trade_id: int = 1,
+    ) -> None:
+        self._books: dict[str, OrderBook] = {i.symbol: OrderBook(i) for i in instruments}
+        self._clock = clock
+        self._next_sequence = first_sequence
+        self._next_order_id = first_order_id
+        self._next_trade_id = first_trade_id
+        self._next_priority = 1
+        # Every order of the trading day, plus open GTC/GTD orders from earlier days.
+        self._orders: dict[int, Order] = {}
+        # (session, ClOrdID) -> order, for every ClOrdID a session used today (new, cancel or replace).
+        self._by_client_id: dict[tuple[str, str], Order] = {}
+        # session -> open orders in entry order, for mass cancel and cancel-on-disconnect.
+        self._open_by_session: dict[str, dict[int, Order]] = {}
+        self._expiries: list[tuple[int, int]] = []  # heap of (expire_time_ns, order_id)
+        # Per command: its events, its time, and levels touched with their state before the command.
+        self._events: list[Event] = []
+        self._now = 0
+        self._touched: dict[tuple[int, int], tuple[OrderBook, Side, int, int]] = {}
+        # Highest and lowest trade price since stops were last checked.
+        self._trade_high: int | None = None
+        self._trade_low: int | None = None
+        self._handlers: dict[type, Callable] = {
+            SubmitOrder: self._submit,
+            CancelOrder: self._cancel,
+            ReplaceOrder: self._replace,
+            QueryOrder: self._query,
+            MassCancel: self._mass_cancel,
+            ExpireOrders: self._expire_due,
+            EndTradingDay: self._end_trading_day,
+            RejectOrder: self._record_order_reject,
+            RejectCancel: self._record_cancel_reject,
+        }
+
+    # ------------------------------------------------------------------ public
+
+    def process(self, command: Command) -> list[Event]:
+        """Apply one command; return the events it caused, in order."""
+        self._now = self._clock()
+        self._events = events = []
+        self._trade_high = self._trade_low = None
+        self._handlers[type(command)](command)
+        if self._touched:
+            self._emit_level_changes()
+        return events
+
+    def book(self, symbol: str) -> OrderBook:
+        return self._books[symbol]
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self._books)
+
+    def open_orders(self, session: str | None = None) -> list[Order]:
+        """Open orders (resting or waiting for a trigger), oldest first. Read-only use."""
+        if session is not None:
+            return list(self._open_by_session.get(session, {}).values())
+        return sorted((o for orders in self._open_by_session.values() for o in orders.values()),
+                      key=lambda o: o.order_id)
+
+    @property
+    def next_sequence(self) -> int:
+        return self._next_sequence
+
+    @property
+    def next_expiry_ns(self) -> int | None:
+        """The earliest GTD expire time still scheduled (it may belong to an order already closed)."""
+        return self._expiries[0][0] if self._expiries else None
+
+    def digest(self) -> str:
+        """One hash over every book, for determinism checks."""
+        return "|".join(self._books[s].digest() for s in sorted(self._books))
+
+    def check_invariants(self) -> None:
+        """Raise AssertionError if any book or index is inconsistent."""
+        for book in self._books.values():
+            book.check_invariants()
+        in_books = {o.order_id for b in self._books.values() for o in b.resting_orders()}
+        in_stops = {o.order_id for b in self._books.values() for o in b.stop_orders()}
+        assert not in_books & in_stops, "an order is both resting and waiting for a trigger"
+        open_ids = set()
+        for session, orders in self._open_by_session.items():
+            for order_id, order in orders.items():
+                assert order.session == session and order.order_id == order_id
+                assert order.status.is_open, f"closed {order!r} still indexed as open"
+                assert self._orders.get(order_id) is order, f"{order!r} missing from the order-id index"
+                open_ids.add(order_id)
+        assert open_ids == in_books | in_stops, (
+            f"open index and books disagree: only indexed {sorted(open_ids - in_books - in_stops)[:5]}, "
+            f"only in books {sorted((in_books | in_stops) - open_ids)[:5]}"
+        )
+        for order in self._orders.values():  # quantities are conserved order by order
+            if not order.status.is_open:
+                assert order.level is None and order.leaves_quantity == 0, f"closed {order!r} keeps leaves"
+            assert order.cum_quantity <= order.quantity, f"{order!r} executed more than its quantity"
+            if order.status is FILLED:
+                assert order.cum_quantity == order.quantity, f"filled {order!r} executed less than its quantity"
+        assert not self._touched
+
+    # ------------------------------------------------------------------ helpers
+
+    def _sequence(self) -> int:
+        sequence = self._next_sequence
+        self._next_sequence = sequence + 1
+        return sequence
+
+    def _touch(self, book: OrderBook, side: Side, price: int) -> None:
+        """Remember a level's state before its first change in this command."""
+        levels = book.bids if side is BUY else book.asks
+        key = (id(levels), price)
+        if key not in self._touched:
+            level = levels.get(price)
+            if level is None:
+                self._touched[key] = (book, side, 0, 0)
+            else:
+                self._touched[key] = (book, side, level.quantity, level.count)
+
+    def _emit_level_changes(self) -> None:
+        events = self._events
+        now = self._now
+        sequence = self._next_sequence
+        for (_, price), (book, side, quantity, count) in self._touched.items():
+            level = (book.bids if side is BUY else book.asks).get(price)
+            if level is None:
+                if quantity or count:
+                    events.append(BookLevelChanged(sequence, now, book.symbol, side, price, 0, 0))
+                    sequence += 1
+            elif level.quantity != quantity or level.count != count:
+                events.append(BookLevelChanged(sequence, now, book.symbol, side, price, level.quantity, level.count))
+                sequence += 1
+        self._next_sequence = sequence
+        self._touched.clear()
+
+    def _close(self, order: Order, status: OrderStatus) -> None:
+        order.status = status
+        order.leaves_quantity = 0
+        del self._open_by_session[order.session][order.order_id]
+
+    def _unbook(self, book: OrderBook, order: Order) -> None:
+        """Take an open order out of wherever it waits: a price level or the stop book."""
+        if order.level is not None:
+            self._touch(book, order.side, order.price)
+            book.take_out(order)
+        elif order.stop_price is not None and self._waiting_for_trigger(book, order):
+            book.remove_stop(order)
+
+    @staticmethod
+    def _waiting_for_trigger(book: OrderBook, order: Order) -> bool:
+        stops = book.buy_stops if order.side is BUY else book.sell_stops
+        waiting = stops.get(order.stop_price)
+        return waiting is not None and waiting.get(order.order_id) is order
+
+    def _cancel_open(self, order: Order, reason: CancelReason,
+                     client_order_id: str | None = None, orig_client_order_id: str | None = None) -> None:
+        """Close an open order that is no longer in any book; emit OrderCancelled."""
+        cancelled = order.leaves_quantity
+        self._close(order, OrderStatus.CANCELLED)
+        self._events.append(OrderCancelled(
+            self._sequence(), self._now, order.order_id, order.session, order.firm,
+            client_order_id if client_order_id is not None else order.client_order_id,
+            orig_client_order_id, order.symbol, order.side, order.quantity, order.price,
+            order.cum_quantity, order.cum_notional, cancelled, reason))
+
+    def _locate(self, session: str, firm: str, order_id: int | None, client_order_id: str | None) -> Order | None:
+        """The firm's order named by OrderID, or by the session's ClOrdID; None hides other firms' orders."""
+        if order_id is not None:
+            order = self._orders.get(order_id)
+            if order is not None and client_order_id is not None:
+                if self._by_client_id.get((order.session, client_order_id)) is not order:
+                    return None  # the two ids name different orders
+        elif client_order_id is not None:
+            order = self._by_client_id.get((session, client_order_id))
+        else:
+            return None
+        if order is None or order.firm != firm:
+            return None
+        return order
+
+    # ------------------------------------------------------------------ new orders
+
+    def _validate_new(self, cmd: SubmitOrder, book: OrderBook | None) -> tuple[OrderRejectReason, str] | None:
+        if book is None:
+            return OrderRejectReason.UNKNOWN_SYMBOL, f"unknown symbol {cmd.symbol!r}"
+        instrument = book.instrument
+        quantity = cmd.quantity
+        if quantity <= 0:
+            return OrderRejectReason.INCORRECT_QUANTITY, f"quantity must be positive, got {quantity}"
+        if quantity % instrument.lot_size:
+            return (OrderRejectReason.INCORRECT_QUANTITY,
+                    f"quantity {quantity} is not a multiple of the lot size {instrument.lot_size}")
+        order_type = cmd.order_type
+        price = cmd.price
+        if order_type is LIMIT and price is not None and price > 0 and not price % instrument.tick_size:
+            problem = None if cmd.stop_price is None else _check_price(
+                "stop price", cmd.stop_price, False, order_type, instrument)
+        else:  # the less common shapes, checked in full
+            problem = _check_price("price", price, order_type is LIMIT or order_type is STOP_LIMIT, order_type,
+                                   instrument)
+            if problem is None:
+                problem = _check_price("stop price", cmd.stop_price, order_type is STOP or order_type is STOP_LIMIT,
+                                       order_type, instrument)
+        if problem is not None:
+            return problem
+        if cmd.time_in_force is GTD:
+            if cmd.expire_time_ns is None:
+                return OrderRejectReason.OTHER, "a GTD order needs an expire time"
+            if cmd.expire_time_ns <= self._now:
+                return OrderRejectReason.TOO_LATE_TO_ENTER, "the expire time has already passed"
+        elif cmd.expire_time_ns is not None:
+            return OrderRejectReason.OTHER, "an expire time is only allowed with time in force GTD"
+        if (cmd.session, cmd.client_order_id) in self._by_client_id:
+            return (OrderRejectReason.DUPLICATE_ORDER,
+                    f"ClOrdID {cmd.client_order_id!r} was already used today by this session")
+        return None
+
+    def _submit(self, cmd: SubmitOrder) -> None:
+        if cmd.possible_resend and self._report_if_seen(cmd.session, cmd.firm, cmd.client_order_id):
+            return
+        book = self._books.get(cmd.symbol)
+        problem = self._validate_new(cmd, book)
+        if problem is not None:
+            self._events.append(OrderRejected(
+                self._sequence(), self._now, cmd.session, cmd.firm, cmd.client_order_id, cmd.symbol,
+                cmd.side, cmd.order_type, cmd.quantity, cmd.price, problem[0], problem[1]))
+            return
+        order_id = self._next_order_id
+        self._next_order_id = order_id + 1
+        order = Order(
+            order_id, cmd.session, cmd.firm, cmd.client_order_id, cmd.symbol, cmd.side, cmd.order_type,
+            cmd.time_in_force, cmd.quantity, cmd.price, cmd.stop_price, cmd.expire_time_ns,
+            cmd.self_trade_prevention, cmd.self_match_id)
+        self._orders[order_id] = order
+        self._by_client_id[(cmd.session, cmd.client_order_id)] = order
+        session_orders = self._open_by_session.get(cmd.session)
+        if session_orders is None:
+            session_orders = self._open_by_session[cmd.session] = {}
+        session_orders[order_id] = order
+        sequence = self._next_sequence
+        self._next_sequence = sequence + 1
+        self._events.append(OrderAccepted(
+            sequence, self._now, order_id, cmd.session, cmd.firm, cmd.client_order_id, cmd.symbol,
+            cmd.side, cmd.order_type, cmd.time_in_force, cmd.quantity, cmd.price, cmd.stop_price,
+            cmd.expire_time_ns))
+        if cmd.expire_time_ns is not None:
+            heapq.heappush(self._expiries, (cmd.expire_time_ns, order_id))
+        if cmd.stop_price is not None:
+            last = book.last_trade_price
+            if last is not None and _stop_reached(order, last, last):
+                self._trigger(book, order, last)  # entered already through its stop price
+            else:
+                book.add_stop(order)
+                return
+        else:
+            self._execute(book, order)
+        if self._trade_high is not None:
+            self._run_triggers(book)
+
+    def _execute(self, book: OrderBook, order: Order) -> None:
+        """Match an order entering the book, then rest it or cancel what is left, per its type and TIF."""
+        tif = order.time_in_force
+        if tif is FOK and not self._can_fill_completely(book, order):
+            self._cancel_open(order, CancelReason.FILL_OR_KILL)
+            return
+        self._match(book, order)
+        status = order.status
+        if status is not NEW and status is not PARTIALLY_FILLED:
+            return
+        if order.price is None:
+            self._cancel_open(order, CancelReason.NO_LIQUIDITY)  # market orders never rest
+        elif tif is IOC or tif is FOK:
+            self._cancel_open(order, CancelReason.IMMEDIATE_OR_CANCEL)
+        else:
+            order.priority = self._next_priority  # time priority from the moment it rests (or re-rests)
+            self._next_priority += 1
+            self._touch(book, order.side, order.price)
+            book.rest(order)
+
+    def _can_fill_completely(self, book: OrderBook, order: Order) -> bool:
+        """FOK: is there enough opposite quantity within the limit, ahead of any self-match?"""
+        needed = order.leaves_quantity
+        buy = order.side is BUY
+        levels = book.asks if buy else book.bids
+        limit = order.price
+        prices = levels.keys() if buy else reversed(levels.keys())
+        for price in prices:
+            if limit is not None and (price > limit if buy else price < limit):
+                return False
+            resting = levels[price].head
+            while resting is not None:
+                if order.stp is not None and resting.stp_key == order.stp_key:
+                    return False
+                needed -= resting.leaves_quantity
+                if needed <= 0:
+                    return True
+                resting = resting.next
+        return False
+
+    def _match(self, book: OrderBook, order: Order) -> None:
+        """Trade `order` against the opposite side in price-time priority, at the resting prices."""
+        buy = order.side is BUY
+        levels = book.asks if buy else book.bids
+        limit = order.price
+        check_self = order.stp is not None
+        while levels:
+            price = lowest_key(levels) if buy else highest_key(levels)
+            if limit is not None and (price > limit if buy else price < limit):
+                return
+            self._touch(book, SELL if buy else BUY, price)
+            level = levels[price]
+            resting = level.head
+            while resting is not None:
+                following = resting.next
+                if check_self and resting.stp_key == order.stp_key:
+                    keep_going = self._prevent_self_trade(order, resting)
+                else:
+                    self._fill(book, order, resting, price)
+                    keep_going = order.leaves_quantity > 0
+                if not keep_going:
+                    break
+                resting = following
+            if level.count == 0:
+                del levels[price]
+            if order.status is not NEW and order.status is not PARTIALLY_FILLED:
+                return
+
+    def _fill(self, book: OrderBook, aggressor: Order, resting: Order, price: int) -> None:
+        quantity = min(aggressor.leaves_quantity, resting.leaves_quantity)
+        notional = quantity * price
+        trade_id = self._next_trade_id
+        self._next_trade_id = trade_id + 1
+        resting.level.quantity -= quantity
+        events = self._events
+        now = self._now
+        sequence = self._next_sequence
+        for order, is_aggressor in ((aggressor, True), (resting, False)):
+            order.cum_quantity += quantity
+            order.leaves_quantity -= quantity
+            order.cum_notional += notional
+            if order.leaves_quantity:
+                order.status = PARTIALLY_FILLED
+            else:
+                if order.level is not None:
+                    order.level.unlink(order)
+                self._close(order, FILLED)
+            events.append(OrderFilled(
+                sequence, now, order.order_id, order.session, order.firm, order.client_order_id,
+                order.symbol, order.side, order.quantity, order.price, trade_id, price, quantity,
+                order.cum_quantity, order.leaves_quantity, order.cum_notional, is_aggressor))
+            sequence += 1
+        buyer, seller = (aggressor, resting) if aggressor.side is BUY else (resting, aggressor)
+        events.append(TradeExecuted(
+            sequence, now, trade_id, book.symbol, price, quantity, aggressor.side,
+            buyer.order_id, seller.order_id, buyer.firm, seller.firm))
+        self._next_sequence = sequence + 1
+        book.last_trade_price = price
+        if self._trade_high is None:
+            self._trade_high = self._trade_low = price
+        elif price > self._trade_high:
+            self._trade_high = price
+        elif price < self._trade_low:
+            self._trade_low = price
+
+    def _prevent_self_trade(self, incoming: Order, resting: Order) -> bool:
+        """Apply the incoming order's self-trade prevention; return whether it may keep matching."""
+        mode = incoming.stp
+        reason = CancelReason.SELF_TRADE_PREVENTION
+        if mode is SelfTradePrevention.DECREMENT_AND_CANCEL:
+            decrement = min(incoming.leaves_quantity, resting.leaves_quantity)
+            for order in (resting, incoming):
+                if order.leaves_quantity == decrement:
+                    if order.level is not None:
+                        order.level.quantity -= decrement
+                        order.level.unlink(order)
+                    self._cancel_open(order, reason)
+                else:
+                    order.leaves_quantity -= decrement
+                    order.quantity -= decrement
+                    if order.level is not None:
+                        order.level.quantity -= decrement
+                    self._events.append(OrderRestated(
+                        self._sequence(), self._now, order.order_id, order.session, order.firm,
+                        order.client_order_id, order.symbol, order.side, order.quantity, order.price,
+                        order.cum_quantity, order.leaves_quantity, order.cum_notional, decrement, reason))
+            return incoming.status.is_open
+        if mode is SelfTradePrevention.CANCEL_RESTING or mode is SelfTradePrevention.CANCEL_BOTH:
+            resting.level.quantity -= resting.leaves_quantity
+            resting.level.unlink(resting)
+            self._cancel_open(resting, reason)
+            if mode is SelfTradePrevention.CANCEL_RESTING:
+                return True
+        self._cancel_open(incoming, reason)
+        return False
+
+    # ------------------------------------------------------------------ stops
+
+    def _trigger(self, book: OrderBook, order: Order, trigger_price: int) -> None:
+        """A stop reached its price: it enters now, as market (STOP) or limit (STOP_LIMIT)."""
+        self._events.append(OrderTriggered(
+            self._sequence(), self._now, order.order_id, order.session, order.firm, order.client_order_id,
+            order.symbol, order.side, OrderType.LIMIT if order.price is not None else OrderType.MARKET,
+            order.quantity, order.price, order.stop_price, trigger_price))
+        self._execute(book, order)
+
+    def _run_triggers(self, book: OrderBook) -> None:
+        """Trigger every stop the trades crossed, in order; their trades may trigger more (a cascade)."""
+        queue: deque[tuple[Order, int]] = deque(self._take_triggered(book))
+        while queue:
+            order, trigger_price = queue.popleft()
+            self._trigger(book, order, trigger_price)
+            queue.extend(self._take_triggered(book))
+
+    def _take_triggered(self, book: OrderBook) -> list[tuple[Order, int]]:
+        """Remove and return stops reached by trades since the last check.
+
+        Buy stops go first, lowest stop price first (a rising price reaches them in
+        that order), then sell stops, highest stop price first; arrival order within
+        one stop price.
+        """
+        high, low = self._trade_high, self._trade_low
+        if high is None:
+            return []
+        self._trade_high = self._trade_low = None
+        triggered: list[tuple[Order, int]] = []
+        if book.buy_stops:
+            for stop_price in list(book.buy_stops.irange(maximum=high)):
+                triggered.extend((o, high) for o in book.buy_stops.pop(stop_price).values())
+        if book.sell_stops:
+            for stop_price in list(book.sell_stops.irange(minimum=low, reverse=True)):
+                triggered.extend((o, low) for o in book.sell_stops.pop(stop_price).values())
+        return triggered
+
+    # ------------------------------------------------------------------ cancel / replace / query
+
+    def _reject_cancel(self, cmd: CancelOrder | ReplaceOrder, response_to: ReplyTo, order: Order | None,
+                       reason: CancelRejectReason, text: str) -> None:
+        self._events.append(CancelRejected(
+            self._sequence(), self._now, cmd.session, cmd.firm, cmd.client_order_id,
+            cmd.orig_client_order_id, order.order_id if order is not None else cmd.order_id,
+            response_to, reason, text, order.status if order is not None else None))
+
+    def _check_amendable(self, cmd: CancelOrder | ReplaceOrder, response_to: ReplyTo) -> Order | None:
+        """The open order a cancel or replace names, or None after emitting the reject."""
+        order = self._locate(cmd.session, cmd.firm, cmd.order_id, cmd.orig_client_order_id)
+        if order is None:
+            self._reject_cancel(cmd, response_to, None, CancelRejectReason.UNKNOWN_ORDER, "unknown order")
+            return None
+        if not order.status.is_open:
+            self._reject_cancel(cmd, response_to, order, CancelRejectReason.TOO_LATE_TO_CANCEL,
+                                f"order is already {order.status.value}")
+            return None
+        if (cmd.session, cmd.client_order_id) in self._by_client_id:
+            self._reject_cancel(cmd, response_to, order, CancelRejectReason.DUPLICATE_CLORDID,
+                                f"ClOrdID {cmd.client_order_id!r} was already used today by this session")
+            return None
+        return order
+
+    def _report_if_seen(self, session: str, firm: str, client_order_id: str) -> bool:
+        """For a possible resend: if this ClOrdID was already processed, report its order's status."""
+        order = self._by_client_id.get((session, client_order_id))
+        if order is None or order.firm != firm:
+            return False
+        self._report_status(session, order)
+        return True
+
+    def _cancel(self, cmd: CancelOrder) -> None:
+        if cmd.possible_resend and self._report_if_seen(cmd.session, cmd.firm, cmd.client_order_id):
+            return
+        order = self._check_amendable(cmd, ReplyTo.CANCEL)
+        if order is None:
+            return
+        self._by_client_id[(cmd.session, cmd.client_order_id)] = order
+        previous_id = order.client_order_id
+        order.client_order_id = cmd.client_order_id
+        self._unbook(self._books[order.symbol], order)
+        self._cancel_open(order, CancelReason.REQUESTED, cmd.client_order_id, previous_id)
+
+    def _replace(self, cmd: ReplaceOrder) -> None:
+        if cmd.possible_resend and self._report_if_seen(cmd.session, cmd.firm, cmd.client_order_id):
+            return
+        order = self._check_amendable(cmd, ReplyTo.REPLACE)
+        if order is None:
+            return
+        book = self._books[order.symbol]
+        instrument = book.instrument
+        waiting = order.order_type.is_stop and self._waiting_for_trigger(book, order)
+        problem = None
+        for name, asked, actual in (("symbol", cmd.symbol, order.symbol), ("side", cmd.side, order.side),
+                                    ("order type", cmd.order_type, order.order_type)):
+            if asked is not None and asked != actual:
+                problem = (CancelRejectReason.OTHER, f"a replace cannot change the {name} "
+                           f"({_name(actual)} to {_name(asked)}); cancel and enter a new order")
+                break
+        if problem is None and (cmd.quantity <= 0 or cmd.quantity % instrument.lot_size):
+            problem = (CancelRejectReason.OTHER,
+                       f"quantity {cmd.quantity} must be a positive multiple of the lot size {instrument.lot_size}")
+        if problem is None and cmd.price is not None:
+            problem = _check_price("price", cmd.price, order.order_type.has_limit_price, order.order_type,
+                                   instrument)
+        if problem is None and cmd.stop_price is not None and cmd.stop_price != order.stop_price:
+            if not waiting:
+                problem = (CancelRejectReason.OTHER, "the stop price can only change before the stop triggers")
+            else:
+                problem = _check_price("stop price", cmd.stop_price, True, order.order_type, instrument)
+        if problem is not None:
+            reason, text = problem
+            if isinstance(reason, OrderRejectReason):
+                reason = (CancelRejectReason.INVALID_PRICE_INCREMENT
+                          if reason is OrderRejectReason.INVALID_PRICE_INCREMENT else CancelRejectReason.OTHER)
+            self._reject_cancel(cmd, ReplyTo.REPLACE, order, reason, text)
+            return
+
+        self._by_client_id[(cmd.session, cmd.client_order_id)] = order
+        previous_id = order.client_order_id
+        order.client_order_id = cmd.client_order_id
+        if cmd.quantity <= order.cum_quantity:
+            # Nothing left to work: the replace closes the order.
+            self._unbook(book, order)
+            self._cancel_open(order, CancelReason.REPLACED_BELOW_EXECUTED, cmd.client_order_id, previous_id)
+            return
+
+        new_price = order.price if cmd.price is None else cmd.price
+        new_stop = order.stop_price if cmd.stop_price is None else cmd.stop_price
+        keeps_priority = (new_price == order.price and new_stop == order.stop_price
+                          and cmd.quantity <= order.quantity)
+        if waiting:
+            if not keeps_priority:
+                book.remove_stop(order)
+        elif keeps_priority:
+            reduction = order.quantity - cmd.quantity
+            if reduction:
+                self._touch(book, order.side, order.price)
+                order.level.quantity -= reduction
+        else:
+            self._unbook(book, order)
+        order.leaves_quantity = cmd.quantity - order.cum_quantity
+        order.quantity = cmd.quantity
+        order.price = new_price
+        order.stop_price = new_stop
+        self._events.append(OrderReplaced(
+            self._sequence(), self._now, order.order_id, order.session, order.firm, order.client_order_id,
+            previous_id, order.symbol, order.side, order.order_type, order.time_in_force, order.quantity,
+            order.price, order.stop_price, order.cum_quantity, order.leaves_quantity, order.cum_notional,
+            keeps_priority))
+        if keeps_priority:
+            return
+        if waiting:
+            last = book.last_trade_price
+            if last is not None and _stop_reached(order, last, last):
+                self._trigger(book, order, last)
+                self._run_triggers(book)
+            else:
+                book.add_stop(order)
+        else:
+            self._execute(book, order)  # a new price may cross the spread
+            self._run_triggers(book)
+
+    def _query(self, cmd: QueryOrder) -> None:
+        order = self._locate(cmd.session, cmd.firm, cmd.order_id, cmd.client_order_id)
+        if order is None:
+            self._events.append(StatusQueryRejected(
+                self._sequence(), self._now, cmd.session, cmd.firm, cmd.client_order_id, cmd.order_id,
+                OrderRejectReason.UNKNOWN_ORDER, "unknown order"))
+            return
+        self._report_status(cmd.session, order)
+
+    def _report_status(self, reply_session: str, order: Order) -> None:
+        self._events.append(OrderStatusReported(
+            self._sequence(), self._now, reply_session, order.order_id, order.session, order.firm,
+            order.client_order_id, order.symbol, order.side, order.order_type, order.time_in_force,
+            order.quantity, order.price, order.stop_price, order.cum_quantity, order.leaves_quantity,
+            order.cum_notional, order.status))
+
+    def _mass_cancel(self, cmd: MassCancel) -> None:
+        if cmd.symbol is not None and cmd.symbol not in self._books:
+            self._events.append(MassCancelRejected(
+                self._sequence(), self._now, cmd.session, cmd.firm, cmd.request_id,
+                MassCancelRejectReason.UNKNOWN_SECURITY, f"unknown symbol {cmd.symbol!r}"))
+            return
+        targets = [
+            order
+            for session, orders in self._open_by_session.items()
+            if cmd.only_session is None or session == cmd.only_session
+            for order in orders.values()
+            if order.firm == cmd.firm
+            and (cmd.symbol is None or order.symbol == cmd.symbol)
+            and (cmd.side is None or order.side is cmd.side)
+            and (cmd.time_in_force is None or order.time_in_force is cmd.time_in_force)
+        ]
+        targets.sort(key=lambda o: o.order_id)
+        for order in targets:
+            self._unbook(self._books[order.symbol], order)
+            self._cancel_open(order, cmd.reason)
+        self._events.append(MassCancelCompleted(
+            self._sequence(), self._now, cmd.session, cmd.firm, cmd.request_id, cmd.only_session,
+            cmd.symbol, cmd.side, tuple(o.order_id for o in targets)))
+
+    def _record_order_reject(self, cmd: RejectOrder) -> None:
+        self._events.append(OrderRejected(
+            self._sequence(), self._now, cmd.session, cmd.firm, cmd.client_order_id, cmd.symbol, cmd.side,
+            cmd.order_type, cmd.quantity, cmd.price, cmd.reason, cmd.text))
+
+    def _record_cancel_reject(self, cmd: RejectCancel) -> None:
+        order = self._locate(cmd.session, cmd.firm, cmd.order_id, cmd.orig_client_order_id)
+        self._events.append(CancelRejected(
+            self._sequence(), self._now, cmd.session, cmd.firm, cmd.client_order_id, cmd.orig_client_order_id,
+            order.order_id if order is not None else cmd.order_id, cmd.response_to, cmd.reason, cmd.text,
+            order.status if order is not None else None))
+
+    # ------------------------------------------------------------------ time
+
+    def _expire(self, order: Order) -> None:
+        self._unbook(self._books[order.symbol], order)
+        expired = order.leaves_quantity
+        self._close(order, OrderStatus.EXPIRED)
+        self._events.append(OrderExpired(
+            self._sequence(), self._now, order.order_id, order.session, order.firm, order.client_order_id,
+            order.symbol, order.side, order.time_in_force, order.quantity, order.price, order.cum_quantity,
+            order.cum_notional, expired))
+
+    def _expire_due(self, cmd: ExpireOrders) -> None:
+        expiries = self._expiries
+        while expiries and expiries[0][0] <= self._now:
+            expire_time, order_id = heapq.heappop(expiries)
+            order = self._orders.get(order_id)
+            if order is not None and order.status.is_open and order.expire_time_ns == expire_time:
+                self._expire(order)
+
+    def _end_trading_day(self, cmd: EndTradingDay) -> None:
+        for order in self.open_orders():
+            if order.time_in_force is TimeInForce.DAY:
+                self._expire(order)
+        # The new day starts with no ClOrdIDs used and only the open orders remembered.
+        self._orders = {i: o for i, o in self._orders.items() if o.status.is_open}
+        self._by_client_id = {(o.session, o.client_order_id): o for o in self._orders.values()}
+        self._open_by_session = {s: orders for s, orders in self._open_by_session.items() if orders}
+
+
+def _check_price(name: str, value: int | None, required: bool, order_type: OrderType,
+                 instrument: Instrument) -> tuple[OrderRejectReason, str] | None:
+    if not required:
+        if value is not None:
+            return OrderRejectReason.OTHER, f"a {order_type.value} order takes no {name}"
+        return None
+    if value is None:
+        return OrderRejectReason.OTHER, f"a {order_type.value} order needs a {name}"
+    show = instrument.format_price
+    if value <= 0:
+        return OrderRejectReason.OTHER, f"{name} must be positive, got {show(value)}"
+    if value % instrument.tick_size:
+        return (OrderRejectReason.INVALID_PRICE_INCREMENT,
+                f"{name} {show(value)} is not a multiple of the tick {show(instrument.tick_size)}")
+    return None
+
+
+def _name(value: object) -> str:
+    return value.value if isinstance(value, (Side, OrderType)) else str(value)
+
+
+def _stop_reached(order: Order, high: int, low: int) -> bool:
+    """A buy stop triggers when a trade prints at or above its stop, a sell stop at or below."""
+    return high >= order.stop_price if order.side is BUY else low <= order.stop_price

@@ -1,0 +1,58 @@
+"""Per-order limits: maximum quantity and maximum notional, per firm (from config).
+
+Pure and O(1): no I/O, no clock. The gateway applies it inside the writer, before
+the order reaches the book; a breach becomes a recorded reject naming the limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Mapping
+
+from matching import OrderRejectReason, SubmitOrder
+
+
+@dataclass(frozen=True, slots=True)
+class FirmLimits:
+    max_order_quantity: int
+    max_order_notional_units: int  # in price units x quantity, like the core's notionals
+
+
+@dataclass(frozen=True, slots=True)
+class LimitBreach:
+    reason: OrderRejectReason
+    text: str
+
+
+class OrderLimits:
+    def __init__(self, limits: Mapping[str, FirmLimits], reference_prices: Mapping[str, int],
+                 price_unit: Mapping[str, Decimal], price_scale: Mapping[str, int] | None = None) -> None:
+        self._limits = dict(limits)
+        # Notional limits are in one unit for all instruments: each symbol's prices are
+        # multiplied by its scale to reach it (1 when every instrument has the same decimals).
+        self._scale = dict(price_scale or {})
+        self._reference_prices = dict(reference_prices)  # for market and stop orders, which have no price
+        self._price_unit = dict(price_unit)
+
+    def check(self, order: SubmitOrder) -> LimitBreach | None:
+        limits = self._limits.get(order.firm)
+        if limits is None:
+            return None
+        if order.quantity > limits.max_order_quantity:
+            return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
+                               f"order quantity {order.quantity} exceeds the firm's limit of "
+                               f"{limits.max_order_quantity} (risk max_order_quantity)")
+        scale = self._scale.get(order.symbol, 1)
+        own_price = order.price or order.stop_price
+        price = own_price * scale if own_price is not None else self._reference_prices.get(order.symbol)
+        if price is None:
+            return None
+        notional = price * order.quantity
+        if notional > limits.max_order_notional_units:
+            unit = self._price_unit[order.symbol]
+            return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
+                               f"order notional {format((notional * unit).normalize(), 'f')} exceeds the firm's "
+                               f"limit of {format((limits.max_order_notional_units * unit).normalize(), 'f')} "
+                               f"(risk max_order_notional)")
+        return None

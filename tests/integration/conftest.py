@@ -1,0 +1,60 @@
+"""Integration fixtures: the real acceptor on a free port, and real QuickFIX clients."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import load_settings
+from fix_gateway.gateway import Gateway, with_port
+from fix_gateway.sessions import load_sessions
+from fix_client import FixClient, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Venue:
+    def __init__(self, tmp_path: Path, config_text: str | None = None, sessions_path: Path | None = None) -> None:
+        self.tmp_path = tmp_path
+        config = REPO / "config" / "exchange.yaml"
+        if config_text is not None:
+            config = tmp_path / "exchange.yaml"
+            config.write_text(config_text)
+        self.port = free_port()
+        self.settings = with_port(load_settings(config), self.port)
+        sessions = load_sessions(sessions_path or REPO / "sessions.cfg", self.settings)
+        self.gateway = Gateway(self.settings, sessions, work_dir=tmp_path)
+        self.clients: list[FixClient] = []
+
+    def client(self, comp_id: str, version: str, **kw) -> FixClient:
+        client = FixClient(comp_id, version, self.port, self.tmp_path, **kw)
+        self.clients.append(client)
+        return client.start(expect_logon=kw.get("password", "") != "wrong")
+
+    def stop(self) -> None:
+        for client in self.clients:
+            client.stop()
+        self.gateway.stop()
+
+
+@pytest.fixture
+def make_venue(tmp_path):
+    venues = []
+
+    def make(config_text: str | None = None) -> Venue:
+        venue = Venue(tmp_path, config_text)
+        venue.gateway.start()
+        venues.append(venue)
+        return venue
+
+    yield make
+    for venue in venues:
+        venue.stop()
+        for client in venue.clients:
+            assert client.rejects_sent == [], f"{client.comp_id} rejected messages we sent: {client.rejects_sent}"
+
+
+@pytest.fixture
+def venue(make_venue):
+    return make_venue()

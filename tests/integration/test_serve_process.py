@@ -1,0 +1,94 @@
+"""`fixex serve` as an operator runs it: a real process, real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fix_client import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+FIXEX = [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())"]
+
+
+def start(*args: str, cwd=REPO) -> subprocess.Popen:
+    return subprocess.Popen([*FIXEX, "serve", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def config_on_port(tmp_path, port: int) -> str:
+    """The shipped config listening on `port`, with var/ under tmp_path."""
+    path = tmp_path / "exchange.yaml"
+    path.write_text((REPO / "config" / "exchange.yaml").read_text().replace("port: 9876", f"port: {port}")
+                    .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}"))
+    return str(path)
+
+
+def wait_for(process: subprocess.Popen, words: str, timeout: float = 30.0) -> list[str]:
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if words in line:
+            return lines
+    process.kill()
+    pytest.fail(f"never saw {words!r}; output: {''.join(lines)}")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_starts_on_the_shipped_defaults_and_stops_cleanly_on_a_signal(signum, tmp_path):
+    process = start("--config", config_on_port(tmp_path, free_port()), cwd=tmp_path)
+    lines = wait_for(process, "ready")
+    text = "".join(lines)
+    assert "AAPL, MSFT, IBM, GOOG, TSLA" in text and "BROKER4 (FIX.5.0SP2)" in text
+    process.send_signal(signum)
+    rest, _ = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert f"{signal.Signals(signum).name} received" in rest and "stopped cleanly" in rest
+
+
+def test_serve_with_a_bad_config_exits_2_with_one_line_naming_file_and_key(tmp_path):
+    bad = tmp_path / "exchange.yaml"
+    bad.write_text((REPO / "config" / "exchange.yaml").read_text().replace("port: 9876", "port: 99999"))
+    process = start("--config", str(bad))
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert output.strip().count("\n") == 0, f"expected one line, got {output!r}"
+    assert str(bad) in output and "fix.port" in output
+
+
+def test_serve_on_a_port_already_in_use_exits_1_with_one_clear_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = start("--config", config_on_port(tmp_path, taken.getsockname()[1]), cwd=tmp_path)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 1
+    error = [line for line in output.splitlines() if line.startswith("fixex:")]
+    assert len(error) == 1 and "Address already in use" in error[0] and "Traceback" not in output
+
+
+def test_a_broker_can_connect_to_a_running_fixex_serve_and_trade(tmp_path):
+    from fix_client import FixClient
+    port = free_port()
+    process = start("--config", config_on_port(tmp_path, port), cwd=tmp_path)
+    wait_for(process, "ready")
+    client = FixClient("BROKER1", "FIX.4.4", port, tmp_path).start()
+    try:
+        client.new_order("A1", "1", 100, "190.00")
+        assert client.next("8")["150"] == "0"
+    finally:
+        client.stop()
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=15)
+    assert process.returncode == 0 and "stopped cleanly" in rest
