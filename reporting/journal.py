@@ -1,0 +1,402 @@
+"""The append-only audit journal: one local file, one JSON line per record, hash-chained.
+
+Each line is the canonical JSON of the entry body (the record plus `journal_seq`)
+with two more keys appended at its end: `prev_hash` (the previous entry's hash; 64 zeros for the first)
+and `hash` = SHA-256 hex of prev_hash (ASCII) + the body's canonical JSON bytes.
+The hash both chains the entries (an edit anywhere breaks every later link) and
+lets a reader tell a complete line from one torn by a crash mid-write.
+
+The journal is the source of truth (rule 7): Postgres is loaded from it later.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from config.settings import JOURNAL_FSYNC_POLICIES
+from reporting.records import AuditRecord, canonical_json, record_from_json, record_to_json
+
+__all__ = [
+    "FSYNC_POLICIES",
+    "GENESIS_HASH",
+    "JOURNAL_FILE_NAME",
+    "JournalCheck",
+    "JournalCorruptError",
+    "JournalEntry",
+    "JournalTail",
+    "JournalWriter",
+    "check_journal",
+    "entry_hash",
+    "journal_file_in",
+    "last_journal_seq",
+    "read_journal",
+]
+
+log = logging.getLogger(__name__)
+
+GENESIS_HASH = "0" * 64
+FSYNC_POLICIES: tuple[str, ...] = JOURNAL_FSYNC_POLICIES  # one list, validated by config on load
+JOURNAL_FILE_NAME = "audit.jsonl"
+
+
+class JournalCorruptError(Exception):
+    """A complete journal line that does not verify: the file was damaged or edited."""
+
+    def __init__(self, path: str, line_number: int, journal_seq: int | None, problem: str) -> None:
+        super().__init__(path, line_number, journal_seq, problem)
+        self.path = path
+        self.line_number = line_number
+        self.journal_seq = journal_seq
+        self.problem = problem
+
+    def __str__(self) -> str:
+        seq = f" (journal_seq {self.journal_seq})" if self.journal_seq is not None else ""
+        return f"{self.path}: line {self.line_number}{seq}: {self.problem}"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    journal_seq: int
+    record: AuditRecord
+    prev_hash: str
+    hash: str
+    body: str  # the canonical JSON the hash covers; stored in the database so the chain can be rechecked there
+
+
+def journal_file_in(directory: str | os.PathLike[str]) -> Path:
+    """The journal file inside a journal directory (config `journal.path`)."""
+    return Path(directory) / JOURNAL_FILE_NAME
+
+
+def entry_hash(prev_hash: str, body: bytes) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + body).hexdigest()
+
+
+def _body_of(journal_seq: int, record: AuditRecord) -> dict[str, Any]:
+    return {"journal_seq": journal_seq, **record_to_json(record)}
+
+
+def _encode_line(journal_seq: int, record: AuditRecord, prev_hash: str) -> tuple[bytes, str]:
+    body = canonical_json(_body_of(journal_seq, record))
+    digest = entry_hash(prev_hash, body)
+    # The hashes go after the body's keys rather than sorted in: serializing once halves the cost,
+    # and readers rebuild the body's canonical bytes from the parsed object anyway.
+    return b"%s,\"prev_hash\":\"%s\",\"hash\":\"%s\"}\n" % (body[:-1], prev_hash.encode(), digest.encode()), digest
+
+
+def _decode_line(line: bytes) -> tuple[JournalEntry | None, str]:
+    """The entry on a complete line (without its newline), or None and why it does not verify."""
+    try:
+        data = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as err:
+        return None, f"not valid JSON ({err})"
+    if not isinstance(data, dict):
+        return None, "not a JSON object"
+    prev_hash, digest, seq = data.pop("prev_hash", None), data.pop("hash", None), data.get("journal_seq")
+    if not isinstance(prev_hash, str) or not isinstance(digest, str) or type(seq) is not int:
+        return None, "missing journal_seq, prev_hash or hash"
+    try:
+        body = canonical_json(data)
+        record = record_from_json(data)
+    except (TypeError, ValueError) as err:
+        return None, f"not an audit record ({err})"
+    if entry_hash(prev_hash, body) != digest:
+        return None, "hash does not match the entry's content"
+    return JournalEntry(seq, record, prev_hash, digest, body.decode("ascii")), ""
+
+
+class JournalTail:
+    """Reads a journal incrementally, verifying the chain, and remembers where it stopped.
+
+    A last line without its newline is left for the next call: a writer may be in the
+    middle of it. A complete line that does not verify raises JournalCorruptError.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self.offset = 0  # bytes consumed: everything before is verified
+        self.line_number = 0
+        self.last_seq = 0
+        self.last_hash = GENESIS_HASH
+
+    def read_new(self, limit: int | None = None) -> list[JournalEntry]:
+        """Verified entries appended since the last call (at most `limit`)."""
+        entries: list[JournalEntry] = []
+        try:
+            stream = open(self.path, "rb")
+        except FileNotFoundError:
+            return entries
+        with stream:
+            stream.seek(self.offset)
+            while limit is None or len(entries) < limit:
+                line = stream.readline()
+                if not line.endswith(b"\n"):
+                    break  # nothing more, or a line still being written
+                try:
+                    entry = self._verify(line[:-1], self.line_number + 1)
+                except JournalCorruptError:
+                    if entries:
+                        return entries  # hand over the good ones; the next call raises at this line
+                    raise
+                self.offset += len(line)
+                self.line_number += 1
+                self.last_seq, self.last_hash = entry.journal_seq, entry.hash
+                entries.append(entry)
+        return entries
+
+    def _verify(self, line: bytes, line_number: int) -> JournalEntry:
+        entry, problem = _decode_line(line)
+        if entry is None:
+            raise JournalCorruptError(self.path, line_number, None, problem)
+        if entry.journal_seq != self.last_seq + 1:
+            raise JournalCorruptError(self.path, line_number, entry.journal_seq,
+                                      f"journal_seq follows {self.last_seq}; expected {self.last_seq + 1}")
+        if entry.prev_hash != self.last_hash:
+            raise JournalCorruptError(self.path, line_number, entry.journal_seq,
+                                      "prev_hash is not the previous entry's hash")
+        return entry
+
+
+def read_journal(path: str | os.PathLike[str], after_seq: int = 0) -> Iterator[JournalEntry]:
+    """Every complete, verified entry with journal_seq > after_seq, in order.
+
+    The whole chain is verified from the first entry, so a damaged file raises
+    JournalCorruptError even when the damage is before `after_seq`.
+    """
+    tail = JournalTail(path)
+    while True:
+        batch = tail.read_new(limit=1000)
+        if not batch:
+            return
+        for entry in batch:
+            if entry.journal_seq > after_seq:
+                yield entry
+
+
+@dataclass(frozen=True, slots=True)
+class JournalCheck:
+    ok: bool
+    entries: int  # verified entries before the first problem (all of them when ok)
+    first_bad_line: int | None = None
+    first_bad_seq: int | None = None
+    problem: str = ""
+
+
+def check_journal(path: str | os.PathLike[str]) -> JournalCheck:
+    """Verify the whole chain; say where it first breaks instead of raising."""
+    tail = JournalTail(path)
+    try:
+        while tail.read_new(limit=1000):
+            pass
+    except JournalCorruptError as err:
+        return JournalCheck(False, tail.line_number, err.line_number, err.journal_seq, err.problem)
+    return JournalCheck(True, tail.line_number)
+
+
+def last_journal_seq(path: str | os.PathLike[str]) -> int:
+    """The journal_seq of the last complete line, read from the file's end (cheap; not verified)."""
+    try:
+        stream = open(path, "rb")
+    except FileNotFoundError:
+        return 0
+    with stream:
+        end = stream.seek(0, os.SEEK_END)
+        start = end
+        while start > 0:
+            start = max(0, start - 65536)
+            stream.seek(start)
+            chunk = stream.read(end - start)
+            complete = chunk[: chunk.rfind(b"\n") + 1]
+            # Two newlines (or the file's start) guarantee the last complete line is whole.
+            if complete.count(b"\n") >= 2 or (start == 0 and complete):
+                lines = complete[:-1].split(b"\n")
+                whole = lines if start == 0 else lines[1:]  # the chunk's first line may be cut
+                for line in reversed(whole):  # skip a torn tail the writer has not cut yet
+                    try:
+                        return int(json.loads(line)["journal_seq"])
+                    except (ValueError, KeyError, TypeError):
+                        continue
+                if start == 0:
+                    return 0
+        return 0
+
+
+class JournalWriter:
+    """Appends records to one journal file, numbering them and extending the hash chain.
+
+    fsync_policy:
+      "always"  fsync after every append: a record is on disk when append returns.
+      "group"   append returns after write() to the OS; a background thread fsyncs every
+                `group_commit_ms`, so one fsync covers many records. `wait_synced(seq)`
+                blocks until a given record is on disk.
+      "os"      never fsync; the OS writes back when it likes (a crash of the process
+                loses nothing, a crash of the machine may).
+
+    On open an existing file is verified. A torn tail (a crash during the last write)
+    is cut off and logged; numbering and chain continue from the last good entry. A
+    bad entry followed by good ones is not a torn write: JournalCorruptError.
+    One writer per file, enforced with an exclusive flock.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], fsync_policy: str = "group", *,
+                 group_commit_ms: int = 5) -> None:
+        if fsync_policy not in FSYNC_POLICIES:
+            raise ValueError(f"fsync_policy {fsync_policy!r}; allowed: {', '.join(FSYNC_POLICIES)}")
+        if not 1 <= group_commit_ms <= 1000:
+            raise ValueError(f"group_commit_ms {group_commit_ms}; allowed: 1 to 1000")
+        self.path = Path(path)
+        self.fsync_policy = fsync_policy
+        self.group_commit_ms = group_commit_ms
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            os.close(self._fd)
+            if err.errno in (errno.EAGAIN, errno.EACCES):
+                raise RuntimeError(f"{self.path}: another JournalWriter has this journal open") from None
+            raise
+        if created:
+            _fsync_directory(self.path.parent)  # so the new file itself survives a power loss
+        self.truncated_bytes = 0
+        self.last_seq, self.last_hash = self._recover()
+        self._lock = threading.Lock()
+        self._synced = threading.Condition()
+        self.synced_seq = self.last_seq  # everything that was there on open is as durable as it gets
+        self._closed = False
+        self._stop = threading.Event()
+        self._syncer: threading.Thread | None = None
+        if fsync_policy == "group":
+            self._syncer = threading.Thread(target=self._group_commit, name=f"journal-fsync {self.path.name}",
+                                            daemon=True)
+            self._syncer.start()
+
+    # ------------------------------------------------------------------ recovery
+
+    def _recover(self) -> tuple[int, str]:
+        with open(self.path, "rb") as stream:
+            data = stream.read()
+        seq, digest, good_end, line_number = 0, GENESIS_HASH, 0, 0
+        position = 0
+        while position < len(data):
+            newline = data.find(b"\n", position)
+            line_end = len(data) if newline < 0 else newline
+            line_number += 1
+            entry, problem = _decode_line(data[position:line_end]) if newline >= 0 else (None, "no newline")
+            if entry is not None and (entry.journal_seq != seq + 1 or entry.prev_hash != digest):
+                entry, problem = None, "does not continue the chain"
+            if entry is None:
+                if _has_good_entry_after(data, line_end + 1):
+                    raise JournalCorruptError(os.fspath(self.path), line_number, None,
+                                              f"{problem}, but later entries verify: not a torn write")
+                break
+            seq, digest, good_end = entry.journal_seq, entry.hash, newline + 1
+            position = newline + 1
+        if good_end < len(data):
+            self.truncated_bytes = len(data) - good_end
+            log.warning("%s: cut %d bytes of a torn write after journal_seq %d (line %d); continuing from there",
+                        self.path, self.truncated_bytes, seq, line_number)
+            os.ftruncate(self._fd, good_end)
+            os.fsync(self._fd)
+        return seq, digest
+
+    # ------------------------------------------------------------------ appending
+
+    def append(self, record: AuditRecord) -> int:
+        """Write one record; return its journal_seq. Durability on return depends on the fsync policy."""
+        with self._lock:
+            if self._closed:
+                raise ValueError(f"{self.path}: journal is closed")
+            seq = self.last_seq + 1
+            line, digest = _encode_line(seq, record, self.last_hash)
+            _write_all(self._fd, line)
+            self.last_seq, self.last_hash = seq, digest
+            if self.fsync_policy == "always":
+                os.fsync(self._fd)
+                self._mark_synced(seq)
+        return seq
+
+    def flush(self) -> None:
+        """Force everything appended so far to disk, whatever the policy."""
+        with self._lock:
+            if self._closed:
+                return
+            seq = self.last_seq
+            os.fsync(self._fd)
+        self._mark_synced(seq)
+
+    def wait_synced(self, journal_seq: int, timeout: float | None = None) -> bool:
+        """Block until `journal_seq` is on disk (for "os" that never happens short of flush())."""
+        with self._synced:
+            return self._synced.wait_for(lambda: self.synced_seq >= journal_seq, timeout)
+
+    def close(self) -> None:
+        """Stop the fsync thread; fsync unless the policy is "os"; close the file."""
+        if self._syncer is not None:
+            self._stop.set()
+            self._syncer.join()
+        with self._lock:
+            if self._closed:
+                return
+            if self.fsync_policy != "os":
+                os.fsync(self._fd)
+                self._mark_synced(self.last_seq)
+            self._closed = True
+            os.close(self._fd)  # also releases the flock
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _mark_synced(self, seq: int) -> None:
+        with self._synced:
+            if seq > self.synced_seq:
+                self.synced_seq = seq
+                self._synced.notify_all()
+
+    def _group_commit(self) -> None:
+        interval = self.group_commit_ms / 1000
+        while not self._stop.wait(interval):
+            seq = self.last_seq  # read before fsync: what is written by now is covered
+            if seq > self.synced_seq:
+                os.fsync(self._fd)  # outside the lock: appends go on while the disk works
+                self._mark_synced(seq)
+
+
+def _has_good_entry_after(data: bytes, position: int) -> bool:
+    while position < len(data):
+        newline = data.find(b"\n", position)
+        if newline < 0:
+            return False
+        if _decode_line(data[position:newline])[0] is not None:
+            return True
+        position = newline + 1
+    return False
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

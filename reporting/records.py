@@ -1,0 +1,217 @@
+"""Audit records: one flat, JSON-able shape for everything the audit trail keeps.
+
+Engine events, session events (logon, logout, session reject) and raw FIX
+application messages all become an `AuditRecord`, so the journal, the database
+loader and the exports handle one type. Prices stay integer price units here;
+they become Decimal only when loaded into the database (rule 3).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+from typing import Any
+
+from matching.events import (
+    BookLevelChanged,
+    CancelRejected,
+    Event,
+    MassCancelCompleted,
+    MassCancelRejected,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+    OrderRestated,
+    OrderStatusReported,
+    OrderTriggered,
+    StatusQueryRejected,
+    TradeExecuted,
+)
+
+__all__ = [
+    "FIX_MESSAGE_KIND",
+    "MESSAGE_DIRECTIONS",
+    "PRICE_FIELDS",
+    "SESSION_RECORD_KINDS",
+    "AuditRecord",
+    "audit_record",
+    "canonical_json",
+    "message_record",
+    "record_from_json",
+    "record_to_json",
+    "session_record",
+]
+
+FIX_MESSAGE_KIND = "fix_message"
+MESSAGE_DIRECTIONS: tuple[str, ...] = ("inbound", "outbound")
+SESSION_RECORD_KINDS: tuple[str, ...] = ("session_logon", "session_logout", "session_reject")
+# Columns holding integer price units; the loader scales these by the instrument's price_decimals.
+PRICE_FIELDS: tuple[str, ...] = ("price", "stop_price", "last_price")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRecord:
+    """One audit trail entry. Fields an entry does not have are None; `detail` holds the rest.
+
+    `sequence` is the engine's sequence (None for session and message records);
+    the journal numbers every record separately (`journal_seq`).
+    """
+
+    sequence: int | None = None
+    timestamp_ns: int
+    kind: str
+    session: str | None = None
+    firm: str | None = None
+    client_order_id: str | None = None
+    orig_client_order_id: str | None = None
+    order_id: int | None = None
+    exec_id: str | None = None
+    trade_id: int | None = None
+    symbol: str | None = None
+    side: str | None = None
+    order_type: str | None = None
+    time_in_force: str | None = None
+    price: int | None = None
+    stop_price: int | None = None
+    quantity: int | None = None
+    leaves_quantity: int | None = None
+    cum_quantity: int | None = None
+    last_price: int | None = None
+    last_quantity: int | None = None
+    reason_code: int | None = None
+    text: str | None = None
+    # JSON-native values only (no floats, no tuples) so a record survives the journal unchanged.
+    detail: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+_RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(AuditRecord))
+# Event fields that have a column of the same name; everything else goes to `detail`.
+_COLUMNS_FROM_EVENTS = frozenset(_RECORD_FIELDS) - {"kind", "exec_id", "reason_code", "detail"}
+
+# Every event class must be listed: an unlisted (new) class is refused loudly rather
+# than audited under a guessed name.
+_KIND_OF_EVENT: dict[type[Event], str] = {
+    OrderAccepted: "order_accepted",
+    OrderRejected: "order_rejected",
+    OrderFilled: "order_filled",
+    TradeExecuted: "trade_executed",
+    OrderCancelled: "order_cancelled",
+    OrderReplaced: "order_replaced",
+    OrderRestated: "order_restated",
+    OrderExpired: "order_expired",
+    OrderTriggered: "order_triggered",
+    CancelRejected: "cancel_rejected",
+    OrderStatusReported: "order_status_reported",
+    StatusQueryRejected: "status_query_rejected",
+    MassCancelCompleted: "mass_cancel_completed",
+    MassCancelRejected: "mass_cancel_rejected",
+    BookLevelChanged: "book_level_changed",
+}
+# Events the gateway answers with an ExecutionReport whose ExecID (17) is the engine
+# sequence (fix_gateway/outbound.py); the audit keeps the same id so the two join.
+_EXECUTION_REPORT_EVENTS = frozenset({
+    OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, OrderReplaced, OrderRestated,
+    OrderExpired, OrderTriggered, OrderStatusReported, StatusQueryRejected,
+})
+_EVENT_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def audit_record(event: Event) -> AuditRecord:
+    """The audit record for one matching engine event (TypeError for an event class without a mapping)."""
+    kind = _KIND_OF_EVENT.get(type(event))
+    if kind is None:
+        raise TypeError(f"no audit mapping for event class {type(event).__name__}; add it to _KIND_OF_EVENT")
+    names = _EVENT_FIELD_NAMES.get(type(event))
+    if names is None:
+        names = _EVENT_FIELD_NAMES[type(event)] = tuple(f.name for f in dataclasses.fields(event))
+    columns: dict[str, Any] = {}
+    detail: dict[str, Any] = {}
+    for name in names:
+        value = getattr(event, name)
+        if name in _COLUMNS_FROM_EVENTS:
+            columns[name] = _jsonable(value)
+        elif name == "reason":
+            # IntEnum reasons carry their FIX code; CancelReason has none and lives in detail only.
+            if isinstance(value, IntEnum):
+                columns["reason_code"] = int(value)
+                detail["reason"] = value.name.lower()
+            else:
+                detail["reason"] = _jsonable(value)
+        else:
+            detail[name] = _jsonable(value)
+    if type(event) in _EXECUTION_REPORT_EVENTS:
+        columns["exec_id"] = str(event.sequence)
+    return AuditRecord(kind=kind, detail=detail, **columns)
+
+
+def session_record(kind: str, session: str, firm: str | None, timestamp_ns: int, text: str | None = None) -> AuditRecord:
+    """A session-level record; `kind` is "logon", "logout" or "reject" (stored as "session_<kind>")."""
+    full_kind = f"session_{kind}"
+    if full_kind not in SESSION_RECORD_KINDS:
+        raise ValueError(f"session record kind {kind!r}; allowed: logon, logout, reject")
+    return AuditRecord(kind=full_kind, session=session, firm=firm, timestamp_ns=timestamp_ns, text=text)
+
+
+def message_record(direction: str, session: str, timestamp_ns: int, raw_fix_text: str) -> AuditRecord:
+    """A raw FIX application message, exactly as sent or received (SOH separators kept)."""
+    if direction not in MESSAGE_DIRECTIONS:
+        raise ValueError(f"message direction {direction!r}; allowed: {', '.join(MESSAGE_DIRECTIONS)}")
+    return AuditRecord(kind=FIX_MESSAGE_KIND, session=session, timestamp_ns=timestamp_ns, text=raw_fix_text,
+                       detail={"direction": direction})
+
+
+def record_to_json(record: AuditRecord) -> dict[str, Any]:
+    """The record as a JSON-able dict (every field, None included, so the form is fixed)."""
+    return {name: getattr(record, name) for name in _RECORD_FIELDS}
+
+
+def record_from_json(data: Mapping[str, Any]) -> AuditRecord:
+    """The record back from `record_to_json`'s form; extra keys (e.g. journal_seq, hashes) are ignored."""
+    missing = [name for name in ("kind", "timestamp_ns") if name not in data]
+    if missing:
+        raise ValueError(f"not an audit record: missing {', '.join(missing)}")
+    values = {name: data[name] for name in _RECORD_FIELDS if name in data}
+    values["detail"] = dict(values.get("detail") or {})
+    return AuditRecord(**values)
+
+
+def canonical_json(value: Any) -> bytes:
+    """One fixed byte form for a JSON value: sorted keys, no spaces, ASCII only.
+
+    Hashes are computed over these bytes, so floats are refused: their text form is
+    not a reliable identity and no price may be a float anyway.
+    """
+    _refuse_floats(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False).encode("ascii")
+
+
+def _refuse_floats(value: Any) -> None:
+    if isinstance(value, float):
+        raise TypeError(f"float {value!r} in an audit record; use integer units")
+    if isinstance(value, dict):
+        for item in value.values():
+            _refuse_floats(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _refuse_floats(item)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, IntEnum):
+        return int(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(item) for item in value]
+    raise TypeError(f"cannot put {type(value).__name__} {value!r} into an audit record")
