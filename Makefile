@@ -34,6 +34,7 @@ test: install
 bench: install
 	$(PY) -m matching.bench
 	$(VENV)/bin/fixex bench
+	$(VENV)/bin/fixex bench -- --market-data
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

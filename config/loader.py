@@ -22,6 +22,7 @@ import yaml
 from .settings import (
     DEFAULT_MAX_ORDER_NOTIONAL,
     DEFAULT_MAX_ORDER_QUANTITY,
+    JOURNAL_FSYNC_POLICIES,
     PRICE_BAND_TIERS,
     SELF_TRADE_PREVENTION_MODES,
     SESSION_ROLES,
@@ -29,6 +30,8 @@ from .settings import (
     FirmSettings,
     FixSettings,
     InstrumentSettings,
+    JournalSettings,
+    MarketDataSettings,
     MetricsSettings,
     RiskLimits,
     RiskOverride,
@@ -404,6 +407,15 @@ _METRICS = {
 _DATABASE = {
     "url": _Field(_database_url, "sqlite:///var/audit.db"),
 }
+_JOURNAL = {
+    "path": _Field(_non_empty_text, "var/journal"),
+    "fsync": _Field(_one_of(JOURNAL_FSYNC_POLICIES), "group"),
+    "group_commit_ms": _Field(_integer(1, 1000), 5),
+}
+_MARKET_DATA = {
+    "max_unread_messages": _Field(_integer(10, 1_000_000), 2000),
+    "stuck_logout_seconds": _Field(_integer(1, 3600), 10),
+}
 _INSTRUMENT = {
     "symbol": _Field(_text(r"[A-Z0-9._-]{1,16}", "allowed: 1 to 16 characters from A-Z, 0-9, '.', '_', '-'")),
     "tick_size": _Field(_positive_decimal("0.01")),
@@ -436,6 +448,7 @@ _SESSION = {
     "cancel_on_disconnect": _Field(_boolean, True),
     "password_hash": _Field(_password_hash, None),
     "drop_copy_firms": _Field(_firm_list, None),
+    "market_data": _Field(_boolean, False),
 }
 _RISK_LIMITS = {
     "max_order_quantity": _Field(_integer(1), DEFAULT_MAX_ORDER_QUANTITY),
@@ -446,7 +459,8 @@ _RISK = {
     "defaults": _Field(_raw, None),  # checked by _risk
     "firms": _Field(_raw, None),
 }
-_TOP_LEVEL = frozenset({"venue", "fix", "metrics", "database", "instruments", "firms", "risk"})
+_TOP_LEVEL = frozenset({"venue", "fix", "metrics", "database", "journal", "market_data", "instruments", "firms",
+                        "risk"})
 _REQUIRED_TOP_LEVEL = ("instruments", "firms")
 
 
@@ -467,6 +481,8 @@ def _settings(document: dict, file: str) -> Settings:
     if metrics.port == fix.port and (metrics.host == fix.host or {metrics.host, fix.host} & wildcard):
         _fail("metrics.port", f"{metrics.port} is already used by fix.port; choose another port")
     database = DatabaseSettings(**_section(document, "database", _DATABASE))
+    journal = JournalSettings(**_section(document, "journal", _JOURNAL))
+    market_data = MarketDataSettings(**_section(document, "market_data", _MARKET_DATA))
     instruments = _instruments(document["instruments"])
     firms = _firms(document["firms"], fix.sender_comp_id)
     risk = _risk(document.get("risk"), {firm.firm_id for firm in firms})
@@ -476,6 +492,8 @@ def _settings(document: dict, file: str) -> Settings:
         fix=fix,
         metrics=metrics,
         database=database,
+        journal=journal,
+        market_data=market_data,
         instruments=instruments,
         firms=firms,
         risk=risk,

@@ -19,6 +19,7 @@ from decimal import Decimal
 __all__ = [
     "DEFAULT_MAX_ORDER_NOTIONAL",
     "DEFAULT_MAX_ORDER_QUANTITY",
+    "JOURNAL_FSYNC_POLICIES",
     "PRICE_BAND_TIERS",
     "SELF_TRADE_PREVENTION_MODES",
     "SESSION_ROLES",
@@ -26,6 +27,8 @@ __all__ = [
     "FirmSettings",
     "FixSettings",
     "InstrumentSettings",
+    "JournalSettings",
+    "MarketDataSettings",
     "MetricsSettings",
     "RiskLimits",
     "RiskOverride",
@@ -44,6 +47,8 @@ SELF_TRADE_PREVENTION_MODES: tuple[str, ...] = (
 )
 SESSION_ROLES: tuple[str, ...] = ("order_entry", "market_data", "drop_copy")
 PRICE_BAND_TIERS: tuple[int, ...] = (1, 2)
+# When the audit journal fsyncs: every append, every group_commit_ms (group commit), or never (the OS decides).
+JOURNAL_FSYNC_POLICIES: tuple[str, ...] = ("always", "group", "os")
 
 DEFAULT_MAX_ORDER_QUANTITY = 1_000_000
 DEFAULT_MAX_ORDER_NOTIONAL = Decimal("1000000000")
@@ -86,6 +91,23 @@ class DatabaseSettings:
 
     def __repr__(self) -> str:  # never put a password into a log line
         return f"DatabaseSettings(url={self.redacted_url!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDataSettings:
+    # A subscriber this many messages behind (unanswered TestRequest) is held: sent nothing until it
+    # catches up, then a fresh snapshot.
+    max_unread_messages: int = 2000
+    # A subscriber held this long is logged out with a Text saying why.
+    stuck_logout_seconds: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSettings:
+    # Directory of the append-only audit journal; kept as written, relative to the working directory.
+    path: str = "var/journal"
+    fsync: str = "group"  # one of JOURNAL_FSYNC_POLICIES
+    group_commit_ms: int = 5  # with fsync "group": how often the background fsync runs, 1..1000
 
 
 def redact_url(url: str) -> str:
@@ -185,12 +207,18 @@ class SessionSettings:
     password_hash: str | None = None
     # drop-copy sessions only: the firms whose execution reports they receive; None means all firms
     drop_copy_firms: tuple[str, ...] | None = None
+    # order-entry sessions only: may also subscribe to market data (market-data sessions always may)
+    market_data: bool = False
+
+    @property
+    def may_subscribe(self) -> bool:
+        return self.role == "market_data" or (self.role == "order_entry" and self.market_data)
 
     def __repr__(self) -> str:  # never print a password hash into a log
         shown = "set" if self.password_hash else "none"
         return (f"SessionSettings(comp_id={self.comp_id!r}, firm_id={self.firm_id!r}, role={self.role!r}, "
                 f"cancel_on_disconnect={self.cancel_on_disconnect}, password={shown}, "
-                f"drop_copy_firms={self.drop_copy_firms!r})")
+                f"drop_copy_firms={self.drop_copy_firms!r}, market_data={self.market_data})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +289,8 @@ class Settings:
     instruments: tuple[InstrumentSettings, ...] = ()
     firms: tuple[FirmSettings, ...] = ()
     risk: RiskSettings = field(default_factory=RiskSettings)
+    journal: JournalSettings = field(default_factory=JournalSettings)  # last: keeps positional construction working
+    market_data: MarketDataSettings = field(default_factory=MarketDataSettings)
     # Lookup indexes, built once; not part of equality, hashing or repr.
     _instrument_by_symbol: dict[str, InstrumentSettings] = field(
         init=False, repr=False, compare=False, hash=False

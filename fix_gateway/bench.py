@@ -162,14 +162,14 @@ def run(orders: int, in_flight: int, sessions: int, flow: str, port: int) -> dic
             "p999_us": pct(0.999), "orders": total}
 
 
-def start_exchange(work: Path, port: int, config: Path | None) -> subprocess.Popen:
+def start_exchange(work: Path, port: int, config: Path | None, log_level: str = "WARNING") -> subprocess.Popen:
     source = (config or REPO / "config" / "exchange.yaml").read_text()
     path = work / "exchange.yaml"
     path.write_text(source.replace("port: 9876", f"port: {port}")
                     .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}"))
     process = subprocess.Popen(
         [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())", "serve",
-         "--config", str(path), "--log-level", "WARNING"],
+         "--config", str(path), "--log-level", log_level],
         cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -184,7 +184,14 @@ def start_exchange(work: Path, port: int, config: Path | None) -> subprocess.Pop
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fixex bench", description=__doc__.splitlines()[0])
+    argv = sys.argv[1:] if argv is None else argv
+    if "--market-data" in argv:
+        from fix_gateway import md_bench
+
+        return md_bench.main([a for a in argv if a != "--market-data"])
+    parser = argparse.ArgumentParser(prog="fixex bench", description=__doc__.splitlines()[0],
+                                     epilog="--market-data runs the market-data benchmark instead "
+                                            "(fixex bench -- --market-data --help)")
     parser.add_argument("--orders", type=int, default=20_000, help="orders per run (default %(default)s)")
     parser.add_argument("--in-flight", default="64,1", help="orders in flight per session, comma-separated runs")
     parser.add_argument("--sessions", type=int, default=1, choices=[1, 2])

@@ -10,7 +10,6 @@ import argparse
 import logging
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -62,12 +61,12 @@ def _serve(args: argparse.Namespace) -> int:
     Path("var").mkdir(exist_ok=True)
     gateway = Gateway(settings, sessions, clock=time.time_ns)
 
-    stop = threading.Event()
     received: list[str] = []
 
     def request_stop(signum: int, _frame: object) -> None:
+        # Only a list append: Event.set() here can deadlock against the main thread's own
+        # Event.wait(), since both take the same non-reentrant lock (seen as a hung SIGTERM).
         received.append(signal.Signals(signum).name)
-        stop.set()
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
@@ -90,8 +89,8 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     log.info("order books ready for %s", ", ".join(gateway.engine.symbols))
     log.info("ready; stop with Ctrl-C or SIGTERM")
-    while not stop.wait(1.0):
-        pass
+    while not received:
+        time.sleep(0.1)
     log.info("%s received: cancelling open orders and logging sessions out", received[0])
     gateway.stop()
     log.info("stopped cleanly")

@@ -24,10 +24,16 @@ import quickfix as fix
 from config import Settings
 from fix_gateway.auth import verify_password
 from fix_gateway.inbound import Inbound, Refusal, SessionContext, parse
+from fix_gateway.market_data import (
+    PROBE_PREFIX, ListSecurities, MarketDataPublisher, MarketDataRenderer, ProbeAnswered, dictionaries_for, translate_request,
+)
 from fix_gateway.outbound import Outbound, business_reject, frame, mass_cancel_reject
 from fix_gateway.sessions import SessionsFile, SessionsFileError
+from fix_gateway.stop_guard import STOP_GUARD_COMP_ID, StopGuard, new_password
 from fix_gateway.venue import build_engine, build_order_limits, self_trade_prevention_of
 from fix_gateway.versions import NOT_AUTHORIZED, VERSIONS
+from marketdata import DropSession, MarketDataHub, RefuseRequest, RequestRejectReason
+from marketdata import EndTradingDay as MarketDataDayEnded
 from matching import (
     CancelReason, EndTradingDay, Event, ExpireOrders, MassCancel, MatchingEngine, OrderAccepted, OrderCancelled,
     OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRestated, OrderStatusReported, OrderTriggered,
@@ -45,6 +51,7 @@ DICTIONARY_KEYS = ("DataDictionary", "TransportDataDictionary", "AppDataDictiona
 TLS_FILE_KEYS = ("ServerCertificateFile", "ServerCertificateKeyFile", "CertificationAuthoritiesFile",
                  "CertificateRevocationListFile")
 TIMER_INTERVAL_S = 0.1
+LOGOUT_GRACE_S = 5.0  # how long shutdown waits for counterparties to answer our Logout
 
 
 def shipped_dictionary(name: str) -> Path:
@@ -73,6 +80,13 @@ class Gateway(fix.Application):
         instruments = {i.symbol: i for i in settings.instruments}
         self._inbound = Inbound(instruments, settings.venue.trading_day_end)
         self._outbound = Outbound(instruments)
+        self._market_data = MarketDataPublisher(
+            MarketDataHub(instruments), MarketDataRenderer(instruments, self._outbound), self._send_with_groups,
+            lambda comp_id: self._contexts[comp_id].version if comp_id in self._contexts else None,
+            send_admin=self._send, log_out=self._log_out_session,
+            max_unread=settings.market_data.max_unread_messages,
+            stuck_after_s=settings.market_data.stuck_logout_seconds, event_clock=clock)
+        self._dictionaries: dict[str, tuple] = {}  # per session, for messages with repeating groups
         self._contexts: dict[str, SessionContext] = {}
         self._roles: dict[str, str] = {}
         self._begin_strings: dict[str, str] = {}
@@ -99,7 +113,8 @@ class Gateway(fix.Application):
             "H": lambda f, ctx: self._apply(self._inbound.status(f, ctx), f, ctx),
             "q": self._mass_cancel,
         }
-        self._acceptor: fix.SocketAcceptor | None = None
+        self._acceptor: fix.Acceptor | None = None
+        self._stop_guard_password = new_password()
         self._stopping = threading.Event()
         self._timers: threading.Thread | None = None
         self._next_day_end_ns = _next_day_end_ns(clock(), settings.venue.trading_day_end)
@@ -112,6 +127,8 @@ class Gateway(fix.Application):
         # The C++ acceptor keeps references to these: they must live as long as it does.
         self._quickfix_settings = fix.SessionSettings(str(path))
         self._store_factory = fix.FileStoreFactory(self._quickfix_settings)
+        # Not the ThreadedSocketAcceptor: its send() blocks on a reader that stops reading (stalling
+        # the one writer) and resends from the wrong offset after a partial write (quickfix 1.16).
         acceptor_type = fix.SSLSocketAcceptor if self.tls else fix.SocketAcceptor
         self._log_factory = (fix.FileLogFactory(self._quickfix_settings)
                              if self._sessions_file.defaults.get("FileLogPath") else None)
@@ -135,6 +152,9 @@ class Gateway(fix.Application):
             raise
         self._timers = threading.Thread(target=self._run_timers, name="fixex-timers", daemon=True)
         self._timers.start()
+        # The 5.0 SP2 dictionary takes about a second to load: do it before the first subscriber asks.
+        self._market_data.start(warm_up=lambda: [self._dictionaries_of(comp_id) for comp_id, role in
+                                                 self._roles.items() if role == "market_data"])
         log.info("FIX acceptor listening on %s:%d as %s%s", self.settings.fix.host, self.settings.fix.port,
                  self.settings.fix.sender_comp_id, " over TLS" if self.tls else "")
 
@@ -155,9 +175,31 @@ class Gateway(fix.Application):
                                              reason=CancelReason.VENUE_CLOSED))
         if self._timers is not None:
             self._timers.join(timeout=5)
-        self._acceptor.stop()
+        self._market_data.stop()
+        self._log_out_sessions()
+        guard = dropper = None
+        if not self.tls:
+            guard = StopGuard(self._work_dir, self.settings.fix.host, self.settings.fix.port,
+                              self.settings.fix.sender_comp_id, self._stop_guard_password)
+            if guard.log_on():
+                dropper = guard.drop_after_linger()
+        self._acceptor.stop(True)
+        if guard is not None:
+            if dropper is not None:
+                dropper.join()
+            guard.stop()
         self._release_acceptor()
         log.info("FIX acceptor stopped")
+
+    def _log_out_sessions(self) -> None:
+        """Send every logged-on counterparty a Logout saying why, and give them a moment to answer."""
+        for session_id in self._session_ids.values():
+            session = fix.Session.lookupSession(session_id)
+            if session is not None and session.isLoggedOn():
+                session.logout("the exchange is shutting down")
+        deadline = time.monotonic() + LOGOUT_GRACE_S
+        while time.monotonic() < deadline and self._acceptor.isLoggedOn():
+            time.sleep(0.01)
 
     def _release_acceptor(self) -> None:
         self._acceptor = None  # destroyed before its factories, which it still references
@@ -187,6 +229,9 @@ class Gateway(fix.Application):
                 if key in ("FileStorePath", "FileLogPath"):
                     value = str((self._work_dir / value).resolve())
                 lines.append(f"{key}={value}")
+        if not self.tls:  # see fix_gateway/stop_guard.py
+            lines += ["[SESSION]", "BeginString=FIX.4.4", f"TargetCompID={STOP_GUARD_COMP_ID}",
+                      f"DataDictionary={shipped_dictionary('FIX44.xml')}", "ResetOnLogon=Y"]
         self.acceptor_settings_path.parent.mkdir(parents=True, exist_ok=True)
         self.acceptor_settings_path.write_text("\n".join(lines) + "\n")
         return self.acceptor_settings_path
@@ -198,7 +243,9 @@ class Gateway(fix.Application):
     # ------------------------------------------------------------------ QuickFIX callbacks
 
     def onCreate(self, session_id: fix.SessionID) -> None:
-        self._session_ids[session_id.getTargetCompID().getValue()] = session_id
+        comp_id = session_id.getTargetCompID().getValue()
+        if comp_id != STOP_GUARD_COMP_ID:
+            self._session_ids[comp_id] = session_id
 
     def onLogon(self, session_id: fix.SessionID) -> None:
         log.info("logon: %s", session_id.toString())
@@ -206,6 +253,8 @@ class Gateway(fix.Application):
     def onLogout(self, session_id: fix.SessionID) -> None:
         comp_id = session_id.getTargetCompID().getValue()
         log.info("logout: %s", session_id.toString())
+        if comp_id in self._contexts:
+            self._market_data.request(DropSession(comp_id))  # a subscription lasts as long as its session
         if self._stopping.is_set() or self._roles.get(comp_id) != "order_entry":
             return
         if not self.settings.session(comp_id).cancel_on_disconnect:
@@ -220,10 +269,18 @@ class Gateway(fix.Application):
 
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         raw = message.toString()
+        if "\x0135=0\x01" in raw and f"\x01112={PROBE_PREFIX}" in raw:  # a subscriber read up to our probe
+            f = parse(raw)
+            self._market_data.request(ProbeAnswered(f.get("49", ""), f["112"]))
+            return
         if "\x0135=A\x01" not in raw:
             return
         f = parse(raw)
         comp_id = f.get("49", "")
+        if comp_id == STOP_GUARD_COMP_ID:
+            if f.get("554") != self._stop_guard_password:
+                raise fix.RejectLogon("logon refused: this CompID is internal to the exchange")
+            return
         stored = self.settings.session(comp_id).password_hash
         if stored is None:
             return
@@ -235,13 +292,35 @@ class Gateway(fix.Application):
         pass
 
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        f = parse(message.toString())
+        raw = message.toString()
+        f = parse(raw)
         msg_type = f.get("35", "")
         handler = self._handlers.get(msg_type)
-        if handler is None:
+        if handler is None and msg_type not in ("V", "x"):
             raise fix.UnsupportedMessageType()
         comp_id = f.get("49", "")
-        ctx = self._contexts[comp_id]
+        ctx = self._contexts.get(comp_id)
+        if ctx is None:  # the shutdown guard sends no application messages
+            raise fix.UnsupportedMessageType()
+        if msg_type == "x":  # reference data: any order-entry or market-data session may ask
+            if self._roles[comp_id] == "drop_copy":
+                self._send(comp_id, business_reject(
+                    ctx.version, f.get("34"), msg_type, NOT_AUTHORIZED,
+                    f"session {comp_id} is drop copy only and may not send {msg_type}", None))
+                return
+            self._market_data.request(ListSecurities(comp_id, f.get("320", ""), f.get("559", ""), f.get("55")))
+            return
+        if msg_type == "V":
+            if self.settings.session(comp_id).may_subscribe:
+                request = translate_request(raw, comp_id, ctx.version, self._clock())
+            else:
+                request = RefuseRequest(comp_id, f.get("262", ""), RequestRejectReason.INSUFFICIENT_PERMISSIONS,
+                                        f"session {comp_id} is {self._roles[comp_id].replace('_', ' ')}: "
+                                        f"market data is for market-data sessions and order-entry sessions "
+                                        f"configured with market_data: true")
+            with self.lock:  # queued behind the events before it, so its snapshot is in order
+                self._market_data.request(request)
+            return
         with self.lock:
             if self._roles[comp_id] != "order_entry":
                 self._send(comp_id, business_reject(
@@ -271,8 +350,10 @@ class Gateway(fix.Application):
         self._process(translated, f, ctx.comp_id)
 
     def _process(self, command, request: dict[str, str] | None = None, requester: str | None = None) -> None:
-        for event in self.engine.process(command):
+        events = self.engine.process(command)
+        for event in events:
             self._publish(event, request, requester)
+        self._market_data.events(events)
 
     def _publish(self, event: Event, request: dict[str, str] | None, requester: str | None) -> None:
         owner = event.reply_session if isinstance(event, OrderStatusReported) else getattr(event, "session", None)
@@ -291,13 +372,33 @@ class Gateway(fix.Application):
                     if body is not None:
                         self._send(comp_id, body)
 
-    def _send(self, comp_id: str, body: str) -> None:
+    def _log_out_session(self, comp_id: str, text: str) -> None:
+        session_id = self._session_ids.get(comp_id)
+        session = fix.Session.lookupSession(session_id) if session_id is not None else None
+        if session is not None:
+            session.logout(text)
+
+    def _dictionaries_of(self, comp_id: str) -> tuple:
+        """The session's data dictionaries as QuickFIX objects (publisher thread only: not locked)."""
+        dictionaries = self._dictionaries.get(comp_id)
+        if dictionaries is None:
+            definition = next(d for d in self._sessions_file.sessions if d.target_comp_id == comp_id)
+            dictionaries = self._dictionaries[comp_id] = dictionaries_for(
+                definition.begin_string, definition.settings.get("TransportDataDictionary"),
+                definition.settings.get("AppDataDictionary") or definition.settings.get("DataDictionary"))
+        return dictionaries
+
+    def _send_with_groups(self, comp_id: str, body: str) -> None:
+        """Like `_send`, framed against the session's data dictionary so repeating groups keep their order."""
+        self._send(comp_id, body, self._dictionaries_of(comp_id))
+
+    def _send(self, comp_id: str, body: str, dictionaries: tuple = ()) -> None:
         session_id = self._session_ids.get(comp_id)
         if session_id is None:
             log.error("no QuickFIX session for %s; message dropped: %r", comp_id, body)
             return
         message = fix.Message()
-        message.setString(frame(self._begin_strings[comp_id], body), False)
+        message.setString(frame(self._begin_strings[comp_id], body), False, *dictionaries)
         # Sent now if the session is logged on; otherwise stored and resent when it returns.
         fix.Session.sendToTarget(message, session_id)
 
@@ -313,6 +414,7 @@ class Gateway(fix.Application):
             if now >= self._next_day_end_ns:
                 with self.lock:
                     self._process(EndTradingDay())
+                    self._market_data.request(MarketDataDayEnded(now))
                 self._next_day_end_ns = _next_day_end_ns(now, self.settings.venue.trading_day_end)
                 log.info("trading day ended: Day orders expired")
 

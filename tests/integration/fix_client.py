@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import queue
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -60,6 +61,9 @@ class FixClient(fix.Application):
         self.admin: list[dict[str, str]] = []
         self.rejects_sent: list[str] = []
         self.logged_on = False
+        self._dictionaries: tuple | None = None
+        self._reading = threading.Event()
+        self._reading.set()
         self.session_id: fix.SessionID | None = None
         # A named store is reused by a later client: a broker's engine reconnecting with its state.
         directory = work_dir / f"client-{comp_id}-{store or next(self._ids)}"
@@ -97,6 +101,7 @@ class FixClient(fix.Application):
         initiator would still own this SessionID in the next test. A graceful stop
         waits for the Logout reply in whole seconds, so teardown skips it.
         """
+        self.resume()  # a paused QuickFIX thread could never be joined
         if self._initiator is not None:
             self._initiator.stop(not graceful)
             self._initiator = None
@@ -135,8 +140,19 @@ class FixClient(fix.Application):
     def toApp(self, message, session_id):
         pass
 
+    def pause(self) -> None:
+        """Stop reading: the next message blocks this client's QuickFIX thread until resume()."""
+        self._reading.clear()
+
+    def resume(self) -> None:
+        self._reading.set()
+
     def fromApp(self, message, session_id):
-        self.received.put(parse(message.toString()))
+        self._reading.wait()
+        raw = message.toString()
+        fields = parse(raw)
+        fields["raw"] = raw  # repeating groups need every field, in order
+        self.received.put(fields)
 
     # ------------------------------------------------------------------ sending
 
@@ -145,6 +161,25 @@ class FixClient(fix.Application):
         message = fix.Message()
         message.setString(f"8={self.begin_string}{SOH}9=0{SOH}35={msg_type}{SOH}{body}10=000{SOH}", False)
         fix.Session.sendToTarget(message, self.session_id)
+
+    def send_with_groups(self, msg_type: str, fields: list[tuple[str | int, object]]) -> None:
+        """Like send, framed against the data dictionary so repeating groups stay in order."""
+        body = "".join(f"{tag}={value}{SOH}" for tag, value in fields if value is not None)
+        if self._dictionaries is None:  # loaded on first use: the 5.0 SP2 dictionary takes a while
+            names = ("FIXT11.xml", "FIX50SP2.xml") if self.appl_ver_id else (
+                self.begin_string.replace(".", "") + ".xml",)
+            self._dictionaries = tuple(fix.DataDictionary(str(shipped_dictionary(n))) for n in names)
+        message = fix.Message()
+        message.setString(f"8={self.begin_string}{SOH}9=0{SOH}35={msg_type}{SOH}{body}10=000{SOH}", False,
+                          *self._dictionaries)
+        fix.Session.sendToTarget(message, self.session_id)
+
+    def subscribe(self, request_id: str, symbols, entry_types="01", *, depth=0, subscription="1",
+                  update_type="1") -> None:
+        self.send_with_groups("V", [
+            (262, request_id), (263, subscription), (264, depth),
+            (265, update_type if subscription == "1" else None), (267, len(entry_types)),
+            *[(269, t) for t in entry_types], (146, len(symbols)), *[(55, s) for s in symbols]])
 
     def new_order(self, cl_ord_id: str, side: str, quantity, price=None, *, symbol="AAPL", ord_type=None,
                   tif=None, stop=None, extra=()) -> None:

@@ -6,3 +6,14 @@ def test_the_gateway_benchmark_trades_through_a_real_fixex_serve_and_prints_its_
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()[:1].isdigit()]
     assert [row[0] for row in rows] == ["8", "1"]
     assert all(float(row[1].replace(",", "")) > 0 and float(row[2]) > 0 for row in rows)
+
+
+def test_the_market_data_benchmark_compares_order_entry_with_and_without_subscribers(capsys):
+    assert bench.main(["--market-data", "--subscribers", "3", "--rate", "300", "--seconds", "1"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert [row[0] for row in rows] == ["0", "3"]
+    without, with_subscribers = rows
+    assert int(without[4].replace(",", "")) == 0 and int(with_subscribers[4].replace(",", "")) > 0
+    assert with_subscribers[5].isdigit() and with_subscribers[6].isdigit()  # the exchange reported its lag
+    assert "x the p99 without" in out

@@ -188,14 +188,14 @@ def test_a_bad_session_role_message_reads_exactly(tmp_path: Path) -> None:
 
 
 SECTION_KEYS = {
-    "": "database, firms, fix, instruments, metrics, risk, venue",
+    "": "database, firms, fix, instruments, journal, market_data, metrics, risk, venue",
     "venue": "name, trading_day_end",
     "fix": "host, port, sender_comp_id, sessions_file",
     "metrics": "host, port",
     "database": "url",
     "instruments[0]": "currency, lot_size, price_band_tier, price_decimals, reference_price, symbol, tick_size",
     "firms.FIRM_A": "self_trade_prevention, sessions",
-    "firms.FIRM_A.sessions.BROKER1": "cancel_on_disconnect, drop_copy_firms, password_hash, role",
+    "firms.FIRM_A.sessions.BROKER1": "cancel_on_disconnect, drop_copy_firms, market_data, password_hash, role",
     "risk": "defaults, firms",
     "risk.defaults": "max_order_notional, max_order_quantity",
     "risk.firms.FIRM_A": "max_order_notional, max_order_quantity",
@@ -214,7 +214,7 @@ def test_unknown_key_at_any_level_names_file_key_and_sorted_allowed_keys(
 def test_unknown_top_level_key_names_file_key_and_allowed_keys(tmp_path: Path) -> None:
     path = _write(tmp_path, "colour", "red")
     assert str(_error(path)) == (
-        f"{path}: colour: unknown key; allowed keys: database, firms, fix, instruments, metrics, risk, venue"
+        f"{path}: colour: unknown key; allowed keys: database, firms, fix, instruments, journal, market_data, metrics, risk, venue"
     )
 
 

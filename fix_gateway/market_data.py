@@ -1,0 +1,393 @@
+"""Market data over FIX: MarketDataRequest (V) in; W, X and Y out, right for each version.
+
+The translation is here; what to send is decided by `marketdata.MarketDataHub`,
+which a `MarketDataPublisher` runs on its own thread so that subscribers, however
+many or slow, never hold up the order path: the one writer only hands it each
+command's events through a queue.
+
+Messages with repeating groups are framed against the session's data dictionary
+(`Message.setString(text, False, dictionary)`); without one QuickFIX sorts the
+body by tag and scrambles the groups.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Callable, Mapping
+
+import quickfix as fix
+
+from config import InstrumentSettings
+from fix_gateway.outbound import SOH, Outbound, fix_timestamp
+from fix_gateway.versions import FIX50SP2, FixVersion
+from marketdata import (
+    DropSession, Entry, EntryType, Incremental, MarketDataHub, RefuseRequest, RequestRejected, RequestRejectReason,
+    Snapshot, Subscribe, SubscriptionType, Unsubscribe, UpdateAction, UpdateType,
+)
+
+log = logging.getLogger("fixex.marketdata")
+CHECK_INTERVAL_S = 0.25  # how often a quiet publisher looks for subscribers that caught up or got stuck
+
+ENTRY_TYPES_BY_VERSION = {
+    # FIX 4.2's MDEntryType has no B (trade volume); every other type we publish is in all three.
+    "FIX.4.2": frozenset(EntryType) - {EntryType.VOLUME},
+    "FIX.4.4": frozenset(EntryType),
+    "FIX.5.0SP2": frozenset(EntryType),
+}
+ENTRY_TYPE_NAMES = {"3": "index", "6": "settlement", "A": "imbalance", "C": "open interest"}
+
+
+def fields_in_order(raw: str) -> list[tuple[str, str]]:
+    """Every tag=value of a message in order, repeats included (repeating groups)."""
+    pairs = []
+    for pair in raw.split(SOH):
+        tag, _, value = pair.partition("=")
+        if tag:
+            pairs.append((tag, value))
+    return pairs
+
+
+def translate_request(raw: str, session: str, version: FixVersion, timestamp_ns: int = 0):
+    """A MarketDataRequest as a hub command: Subscribe, Unsubscribe or RefuseRequest."""
+    pairs = fields_in_order(raw)
+    first = {}
+    for tag, value in pairs:
+        first.setdefault(tag, value)
+    request_id = first.get("262", "")
+    subscription = {t.value: t for t in SubscriptionType}.get(first.get("263", ""))
+    if subscription is None:
+        return RefuseRequest(session, request_id, RequestRejectReason.UNSUPPORTED_SUBSCRIPTION_TYPE,
+                             f"SubscriptionRequestType {first.get('263')!r} is not supported; use 0, 1 or 2")
+    if subscription is SubscriptionType.UNSUBSCRIBE:
+        return Unsubscribe(session, request_id)
+    try:
+        depth = int(first.get("264", ""))
+    except ValueError:
+        return RefuseRequest(session, request_id, RequestRejectReason.UNSUPPORTED_MARKET_DEPTH,
+                             f"MarketDepth {first.get('264')!r} is not a whole number")
+    update_type = UpdateType.INCREMENTAL
+    if "265" in first:
+        update_type = {t.value: t for t in UpdateType}.get(first["265"])
+        if update_type is None:
+            return RefuseRequest(session, request_id, RequestRejectReason.UNSUPPORTED_UPDATE_TYPE,
+                                 f"MDUpdateType {first['265']!r} is not supported; use 0 (full) or 1 (incremental)")
+    elif subscription is SubscriptionType.SNAPSHOT_AND_UPDATES:
+        return RefuseRequest(session, request_id, RequestRejectReason.UNSUPPORTED_UPDATE_TYPE,
+                             "MDUpdateType (265) is required with SubscriptionRequestType 1")
+    codes = [value for tag, value in pairs if tag == "269"]
+    supported = {t.value: t for t in ENTRY_TYPES_BY_VERSION[version.name]}
+    unsupported = [code for code in codes if code not in supported]
+    if unsupported:
+        names = ", ".join(f"{c} ({ENTRY_TYPE_NAMES[c]})" if c in ENTRY_TYPE_NAMES else c for c in unsupported)
+        return RefuseRequest(session, request_id, RequestRejectReason.UNSUPPORTED_ENTRY_TYPE,
+                             f"MDEntryType {names} is not published; supported: "
+                             f"{', '.join(sorted(supported))}")
+    symbols = tuple(dict.fromkeys(value for tag, value in pairs if tag == "55"))
+    return Subscribe(session, request_id, subscription, depth, update_type, symbols,
+                     frozenset(supported[c] for c in codes), timestamp_ns)
+
+
+class MarketDataRenderer:
+    """Bodies of W, X and Y for one venue's instruments."""
+
+    def __init__(self, instruments: Mapping[str, InstrumentSettings], outbound: Outbound) -> None:
+        self._instruments = instruments
+        self._outbound = outbound
+
+    def render(self, publication, version: FixVersion) -> str:
+        if isinstance(publication, Snapshot):
+            return self._snapshot(publication, version)
+        if isinstance(publication, Incremental):
+            return self._incremental(publication, version)
+        return self._reject(publication, version)
+
+    def _snapshot(self, snapshot: Snapshot, version: FixVersion) -> str:
+        parts = [f"35=W{SOH}262={snapshot.request_id}{SOH}55={snapshot.symbol}{SOH}"]
+        if version is FIX50SP2:
+            parts.append(f"779={fix_timestamp(snapshot.timestamp_ns)}{SOH}")
+        parts.append(f"268={len(snapshot.entries)}{SOH}")
+        for entry in snapshot.entries:
+            parts.append(self._entry(entry, version, snapshot=True, rpt_seq=snapshot.rpt_seq))
+        return "".join(parts)
+
+    def _incremental(self, update: Incremental, version: FixVersion) -> str:
+        parts = [f"35=X{SOH}262={update.request_id}{SOH}268={len(update.entries)}{SOH}"]
+        for entry in update.entries:
+            parts.append(self._entry(entry, version, snapshot=False, rpt_seq=entry.rpt_seq))
+        return "".join(parts)
+
+    def _entry(self, entry: Entry, version: FixVersion, *, snapshot: bool, rpt_seq: int) -> str:
+        text = "" if snapshot else f"279={entry.action.value}{SOH}"
+        text += f"269={entry.entry_type.value}{SOH}"
+        if not snapshot:
+            text += f"55={entry.symbol}{SOH}"
+        if entry.price is not None:
+            text += f"270={self._price(entry.symbol, entry.price)}{SOH}"
+        deleted = entry.action is UpdateAction.DELETE  # a delete names the level by its price only
+        if entry.size is not None and not deleted:
+            text += f"271={entry.size}{SOH}"
+        if entry.time_ns is not None:
+            text += f"273={fix_timestamp(entry.time_ns)[9:]}{SOH}"  # UTCTimeOnly: the part after the date
+        if entry.order_count is not None and not deleted:
+            text += f"346={entry.order_count}{SOH}"
+        if version is FIX50SP2:
+            text += f"83={rpt_seq}{SOH}"
+        return text
+
+    def _price(self, symbol: str, price: int | Fraction) -> str:
+        if isinstance(price, int):
+            return self._outbound.price(symbol, price)
+        unit = self._instruments[symbol].price_unit
+        value = (Decimal(price.numerator) / Decimal(price.denominator)) * unit
+        return format(value.quantize(Decimal("1e-8")).normalize(), "f")
+
+    def security_list(self, request: ListSecurities, version: FixVersion, response_id: str) -> str:
+        """SecurityList (y): each instrument's symbol, trading status and tick (5.0 SP2), lot and currency.
+
+        FIX 4.4's SecurityList has no MinPriceIncrement or status fields: there the tick goes in
+        SecurityDesc (107). Request types other than 0 (one symbol) and 4 (all) get 560=1.
+        """
+        if request.request_type == "4":
+            instruments = list(self._instruments.values())
+        elif request.request_type == "0":
+            instruments = [self._instruments[request.symbol]] if request.symbol in self._instruments else []
+        else:
+            return f"35=y{SOH}320={request.request_id}{SOH}322={response_id}{SOH}560=1{SOH}"
+        if not instruments:
+            return f"35=y{SOH}320={request.request_id}{SOH}322={response_id}{SOH}560=2{SOH}"
+        parts = [f"35=y{SOH}320={request.request_id}{SOH}322={response_id}{SOH}560=0{SOH}"
+                 f"393={len(instruments)}{SOH}146={len(instruments)}{SOH}"]
+        for instrument in instruments:
+            tick = format(instrument.tick_size, "f")
+            if version is FIX50SP2:  # dictionary order: 55, 965, 969, 561, 15
+                parts.append(f"55={instrument.symbol}{SOH}965=1{SOH}969={tick}{SOH}561={instrument.lot_size}{SOH}"
+                             f"15={instrument.currency}{SOH}")
+            else:  # 55, 107, 15, 561
+                parts.append(f"55={instrument.symbol}{SOH}107=tick {tick}{SOH}15={instrument.currency}{SOH}"
+                             f"561={instrument.lot_size}{SOH}")
+        return "".join(parts)
+
+    def _reject(self, rejected: RequestRejected, version: FixVersion) -> str:
+        text = f"35=Y{SOH}262={rejected.request_id}{SOH}"
+        if rejected.reason.value:  # every code we use is in 4.2's 0-8, 4.4's and 5.0 SP2's lists
+            text += f"281={rejected.reason.value}{SOH}"
+        return text + f"58={rejected.text}{SOH}"
+
+
+@dataclass(frozen=True, slots=True)
+class ListSecurities:
+    """A SecurityListRequest (x): one symbol (559=0 with 55) or every instrument (559=4)."""
+
+    session: str
+    request_id: str
+    request_type: str
+    symbol: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeAnswered:
+    """A Heartbeat answering one of our TestRequests: the session has read everything sent before it."""
+
+    session: str
+    test_request_id: str
+
+
+@dataclass(slots=True)
+class _Reader:
+    """How far one market-data session has read what we sent it."""
+
+    sent: int = 0
+    read: int = 0
+    probe: tuple[str, int] | None = None  # TestReqID in flight, and `sent` when it went out
+    held_since: float | None = None
+
+
+PROBE_PREFIX = "MD-"
+
+
+class MarketDataPublisher:
+    """Runs the hub on its own thread: the writer queues events and requests, this sends W/X/Y.
+
+    QuickFIX queues what we send without bound and never says how much of it a
+    counterparty has read, so we ask the FIX way: after every `probe_every` messages a
+    TestRequest (1), whose Heartbeat (0) reply means everything before it was read.
+    A session more than `max_unread` messages behind is held (sent nothing; its book
+    keeps being tracked); when it is back under half that, it gets a fresh snapshot of
+    everything it subscribed to. Held for longer than `stuck_after_s`, it is logged out
+    with a Text saying why. Order entry never waits for any of this.
+    """
+
+    def __init__(self, hub: MarketDataHub, renderer: MarketDataRenderer,
+                 send: Callable[[str, str], None], version_of: Callable[[str], FixVersion | None], *,
+                 send_admin: Callable[[str, str], None] | None = None,
+                 log_out: Callable[[str, str], None] | None = None, max_unread: int = 2000,
+                 probe_every: int = 100, stuck_after_s: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic, event_clock: Callable[[], int] = time.time_ns) -> None:
+        self.hub = hub
+        self._renderer = renderer
+        self._send = send
+        self._send_admin = send_admin or send
+        self._log_out = log_out
+        self._version_of = version_of
+        self.max_unread = max_unread
+        self.probe_every = probe_every
+        self.stuck_after_s = stuck_after_s
+        self._clock = clock
+        self._readers: dict[str, _Reader] = {}
+        self._security_lists = 0
+        self._event_clock = event_clock
+        self._lags_ns: collections.deque[int] = collections.deque(maxlen=100_000)  # event to update sent
+        self._probes = itertools.count(1)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="fixex-marketdata", daemon=True)
+        self._warm_up: Callable[[], None] | None = None
+        self.ready = threading.Event()  # set once warmed up; requests queued before then wait
+        self.published = 0
+        self.held_sessions: frozenset[str] = frozenset()
+        self.logged_out_for_being_stuck = 0
+
+    def start(self, warm_up: Callable[[], None] | None = None) -> None:
+        """Start publishing; `warm_up` runs first on the publisher's thread (e.g. loading dictionaries)."""
+        self._warm_up = warm_up
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+        lags = sorted(self._lags_ns)
+        if lags:
+            log.info("market data: %d messages sent; publish lag (event to send) p50 %d us, p99 %d us over %d "
+                     "updates", self.published, lags[len(lags) // 2] // 1000,
+                     lags[min(len(lags) - 1, len(lags) * 99 // 100)] // 1000, len(lags))
+
+    def events(self, events: list) -> None:
+        """Called by the writer with each command's events (cheap: a queue put)."""
+        self._queue.put(events)
+
+    def request(self, command) -> None:
+        """A subscriber's request, queued behind the events before it so its snapshot is in order."""
+        self._queue.put(command)
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    def _run(self) -> None:
+        if self._warm_up is not None:
+            self._warm_up()
+        self.ready.set()
+        while True:
+            try:
+                batch = [self._queue.get(timeout=CHECK_INTERVAL_S)]
+            except queue.Empty:
+                batch = []  # nothing new: still look for subscribers that caught up or are stuck
+            try:  # take everything waiting: the hub conflates it into one update per subscription
+                while True:
+                    batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                pass
+            for item in batch:
+                if item is None:
+                    self._flush()
+                    return
+                if isinstance(item, list):
+                    self.hub.apply(item)
+                elif isinstance(item, ProbeAnswered):
+                    self._answered(item)
+                elif isinstance(item, ListSecurities):
+                    self._list_securities(item)
+                else:
+                    self._flush()  # earlier events reach existing subscribers before a new snapshot
+                    if isinstance(item, DropSession):
+                        self._readers.pop(item.session, None)
+                    for publication in self.hub.handle(item):
+                        self._deliver(publication)
+            self._flush()
+
+    def _flush(self) -> None:
+        self.held_sessions = frozenset(self._check_readers())
+        for publication in self.hub.publish(self.held_sessions):
+            self._deliver(publication)
+
+    def _check_readers(self) -> set[str]:
+        now = self._clock()
+        held = set()
+        for session, reader in list(self._readers.items()):
+            unread = reader.sent - reader.read
+            if reader.held_since is None:
+                if unread > self.max_unread:
+                    reader.held_since = now
+                    log.warning("market data for %s held: %d messages unread", session, unread)
+                    held.add(session)
+            elif unread <= self.max_unread // 2:
+                reader.held_since = None
+                log.info("market data for %s resumed with fresh snapshots", session)
+                for publication in self.hub.refresh(session):
+                    self._deliver(publication)
+            elif now - reader.held_since > self.stuck_after_s:
+                text = (f"market data consumer too slow: {unread} messages unread for "
+                        f"{now - reader.held_since:.0f}s")
+                log.warning("logging %s out: %s", session, text)
+                self.hub.handle(DropSession(session))
+                del self._readers[session]
+                self.logged_out_for_being_stuck += 1
+                if self._log_out is not None:
+                    self._log_out(session, text)
+            else:
+                held.add(session)
+        return held
+
+    def _list_securities(self, request: ListSecurities) -> None:
+        version = self._version_of(request.session)
+        if version is not None:
+            self._security_lists += 1
+            self._send(request.session, self._renderer.security_list(
+                request, version, f"SL-{self._security_lists}"))
+
+    def _answered(self, answer: ProbeAnswered) -> None:
+        reader = self._readers.get(answer.session)
+        if reader is not None and reader.probe is not None and reader.probe[0] == answer.test_request_id:
+            reader.read = reader.probe[1]
+            reader.probe = None
+            self._probe_if_due(answer.session, reader)
+
+    def _deliver(self, publication) -> None:
+        session = publication.session
+        version = self._version_of(session)
+        if version is None:
+            return
+        self._send(session, self._renderer.render(publication, version))
+        self.published += 1
+        if isinstance(publication, Incremental):
+            self._lags_ns.append(self._event_clock() - publication.timestamp_ns)
+        reader = self._readers.get(session)
+        if reader is None:
+            reader = self._readers[session] = _Reader()
+        reader.sent += 1
+        self._probe_if_due(session, reader)
+
+    def _probe_if_due(self, session: str, reader: _Reader) -> None:
+        if reader.probe is None and reader.sent - reader.read >= self.probe_every:
+            probe_id = f"{PROBE_PREFIX}{next(self._probes)}"
+            reader.probe = (probe_id, reader.sent)
+            self._send_admin(session, f"35=1{SOH}112={probe_id}{SOH}")
+
+
+def dictionaries_for(begin_string: str, transport: str | None, application: str | None):
+    """The QuickFIX DataDictionary objects that frame a message with groups for this session."""
+    from fix_gateway.gateway import shipped_dictionary
+
+    if begin_string == "FIXT.1.1":
+        return (fix.DataDictionary(str(shipped_dictionary(transport or "FIXT11.xml"))),
+                fix.DataDictionary(str(shipped_dictionary(application or "FIX50SP2.xml"))))
+    name = {"FIX.4.2": "FIX42.xml", "FIX.4.4": "FIX44.xml"}[begin_string]
+    return (fix.DataDictionary(str(shipped_dictionary(name))),)
+
