@@ -6,6 +6,10 @@ lock that every source of change takes (FIX callbacks, the timer thread, shutdow
 Keeping the work on the calling thread avoids a hand-off to another Python
 thread, which can wait for the GIL switch interval (5 ms) when that thread is busy.
 Replies leave in event-sequence order because they are sent under the same lock.
+
+Market data is the exception: the writer hands each command's events to a
+publisher thread through a queue (see fix_gateway/market_data.py), so that no
+subscriber, however slow, can hold up an order.
 """
 
 from __future__ import annotations
