@@ -105,6 +105,7 @@ class MarketDataRenderer:
     def __init__(self, instruments: Mapping[str, InstrumentSettings], outbound: Outbound) -> None:
         self._instruments = instruments
         self._outbound = outbound
+        self._last_entries: tuple = ((), None, "")  # (entries, version, text): one feed's members in a row
 
     def render(self, publication, version: FixVersion) -> str:
         if isinstance(publication, Snapshot):
@@ -114,19 +115,24 @@ class MarketDataRenderer:
         return self._reject(publication, version)
 
     def _snapshot(self, snapshot: Snapshot, version: FixVersion) -> str:
-        parts = [f"35=W{SOH}262={snapshot.request_id}{SOH}55={snapshot.symbol}{SOH}"]
+        parts = f"35=W{SOH}262={snapshot.request_id}{SOH}55={snapshot.symbol}{SOH}"
         if version is FIX50SP2:
-            parts.append(f"779={fix_timestamp(snapshot.timestamp_ns)}{SOH}")
-        parts.append(f"268={len(snapshot.entries)}{SOH}")
-        for entry in snapshot.entries:
-            parts.append(self._entry(entry, version, snapshot=True, rpt_seq=snapshot.rpt_seq))
-        return "".join(parts)
+            parts += f"779={fix_timestamp(snapshot.timestamp_ns)}{SOH}"
+        return parts + self._entries(snapshot.entries, version, snapshot=True, rpt_seq=snapshot.rpt_seq)
 
     def _incremental(self, update: Incremental, version: FixVersion) -> str:
-        parts = [f"35=X{SOH}262={update.request_id}{SOH}268={len(update.entries)}{SOH}"]
-        for entry in update.entries:
-            parts.append(self._entry(entry, version, snapshot=False, rpt_seq=entry.rpt_seq))
-        return "".join(parts)
+        return f"35=X{SOH}262={update.request_id}{SOH}" + self._entries(update.entries, version, snapshot=False)
+
+    def _entries(self, entries: tuple[Entry, ...], version: FixVersion, *, snapshot: bool, rpt_seq: int = 0) -> str:
+        """NoMDEntries and the entries; the members of one feed share the tuple, so it is rendered once."""
+        cached_entries, cached_version, text = self._last_entries
+        if entries is cached_entries and version is cached_version:
+            return text
+        text = f"268={len(entries)}{SOH}" + "".join(
+            self._entry(entry, version, snapshot=snapshot, rpt_seq=rpt_seq if snapshot else entry.rpt_seq)
+            for entry in entries)
+        self._last_entries = (entries, version, text)
+        return text
 
     def _entry(self, entry: Entry, version: FixVersion, *, snapshot: bool, rpt_seq: int) -> str:
         text = "" if snapshot else f"279={entry.action.value}{SOH}"

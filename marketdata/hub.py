@@ -1,16 +1,23 @@
 """Subscriptions and what each subscriber is sent.
 
 The hub keeps the venue's books and statistics (from matching events) and, per
-subscription, what that subscriber was last told. An update is the difference
-between the two, so it is right however many batches of events arrived since the
-last one: a subscriber that falls behind gets the latest state per price level
-(conflation) rather than every step. Trades are never conflated: each is sent.
+feed, what its subscribers were last told. An update is the difference between
+the two, so it is right however many batches of events arrived since the last one:
+updates are conflated to the latest state per price level rather than every step.
+Trades are never conflated: each is sent.
+
+A feed is every subscription asking for the same thing (symbols, depth, entry
+types, update type): the difference is computed once per feed and the very same
+entries go to each member, so fifty identical subscribers cost one diff, not fifty.
+RptSeq counts a feed's entries per symbol; a snapshot carries the RptSeq of the
+last entry it includes, and the next incremental entry is one more.
 
 Single-threaded by design: one publisher owns a hub, fed in event order.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable
@@ -39,16 +46,22 @@ class _SentView:
 
 
 @dataclass(slots=True)
-class _Subscription:
-    request: Subscribe
+class _Feed:
+    request: Subscribe  # the first member's request: what every member asked for
     views: dict[str, _SentView]
+    members: dict[tuple[str, str], Subscribe] = field(default_factory=dict)
+
+
+def _feed_key(request: Subscribe) -> tuple:
+    return request.symbols, request.depth, request.entry_types, request.update_type
 
 
 class MarketDataHub:
     def __init__(self, symbols: Iterable[str]) -> None:
         self.books = {symbol: LevelBook(symbol) for symbol in symbols}
         self.statistics = {symbol: TradeStatistics(symbol) for symbol in self.books}
-        self._subscriptions: dict[tuple[str, str], _Subscription] = {}
+        self._feeds: dict[tuple, _Feed] = {}
+        self._feed_of: dict[tuple[str, str], _Feed] = {}  # (session, request id) -> its feed
         self._trade_count = dict.fromkeys(self.books, 0)
         self._recent_trades: dict[str, list[tuple[int, Trade]]] = {symbol: [] for symbol in self.books}
         self._dirty_levels: dict[str, set[tuple[Side, int]]] = {}
@@ -81,15 +94,16 @@ class MarketDataHub:
         if isinstance(command, Subscribe):
             return self._subscribe(command)
         if isinstance(command, Unsubscribe):
-            if self._subscriptions.pop((command.session, command.request_id), None) is None:
+            if (command.session, command.request_id) not in self._feed_of:
                 return [RequestRejected(command.session, command.request_id, RequestRejectReason.UNKNOWN_REQUEST_ID,
                                         f"no subscription with MDReqID {command.request_id!r} to end")]
+            self._leave((command.session, command.request_id))
             return []
         if isinstance(command, RefuseRequest):
             return [RequestRejected(command.session, command.request_id, command.reason, command.text)]
         if isinstance(command, DropSession):
-            for key in [key for key in self._subscriptions if key[0] == command.session]:
-                del self._subscriptions[key]
+            for member in [member for member in self._feed_of if member[0] == command.session]:
+                self._leave(member)
             return []
         if isinstance(command, EndTradingDay):
             for statistics in self.statistics.values():
@@ -101,34 +115,40 @@ class MarketDataHub:
 
     @property
     def subscription_count(self) -> int:
-        return len(self._subscriptions)
+        return len(self._feed_of)
+
+    @property
+    def feed_count(self) -> int:
+        return len(self._feeds)
 
     # ------------------------------------------------------------------ output
 
     def publish(self, held: frozenset[str] | set[str] = frozenset()) -> list[Publication]:
         """What each subscriber must be sent for everything applied since the last call.
 
-        Sessions in `held` are sent nothing: they are behind, and get `refresh()` when they catch up.
+        Sessions in `held` are sent nothing (their feeds move on without them): they are
+        behind, and get `refresh()` when they catch up.
         """
         touched = set(self._dirty_levels) | self._dirty_statistics
         publications: list[Publication] = []
         if touched:
-            for subscription in self._subscriptions.values():
-                if subscription.request.session in held:
-                    continue
-                symbols = [s for s in subscription.request.symbols if s in touched]
+            for feed in self._feeds.values():
+                symbols = [s for s in feed.request.symbols if s in touched]
                 if not symbols:
                     continue
-                if subscription.request.update_type is UpdateType.FULL_REFRESH:
-                    for symbol in symbols:
-                        publications.append(self._snapshot(subscription.request, symbol, subscription.views[symbol]))
+                if feed.request.update_type is UpdateType.FULL_REFRESH:
+                    snapshots = [self._snapshot(feed.request, symbol, feed.views[symbol]) for symbol in symbols]
+                    publications += [dataclasses.replace(snapshot, session=session, request_id=request_id)
+                                     for (session, request_id) in feed.members if session not in held
+                                     for snapshot in snapshots]
                     continue
                 entries: list[Entry] = []
                 for symbol in symbols:
-                    entries += self._changes(subscription.request, symbol, subscription.views[symbol])
+                    entries += self._changes(feed.request, symbol, feed.views[symbol])
                 if entries:
-                    publications.append(Incremental(subscription.request.session, subscription.request.request_id,
-                                                    tuple(entries), self._now_ns))
+                    shared = tuple(entries)  # one object for every member: rendered once per version
+                    publications += [Incremental(session, request_id, shared, self._now_ns)
+                                     for (session, request_id) in feed.members if session not in held]
         self._dirty_levels.clear()
         self._dirty_statistics.clear()
         for trades in self._recent_trades.values():
@@ -136,14 +156,14 @@ class MarketDataHub:
         return publications
 
     def refresh(self, session: str) -> list[Publication]:
-        """A fresh snapshot of every symbol of every subscription of `session` (after it was held)."""
-        return [self._snapshot(subscription.request, symbol, view)
-                for (owner, _), subscription in self._subscriptions.items() if owner == session
-                for symbol, view in subscription.views.items()]
+        """A snapshot of every symbol of every subscription of `session` (after it was held)."""
+        return [self._snapshot_of_view(session, request_id, feed, symbol)
+                for (owner, request_id), feed in self._feed_of.items() if owner == session
+                for symbol in feed.request.symbols]
 
     def sessions(self) -> set[str]:
         """Sessions with a live subscription."""
-        return {session for session, _ in self._subscriptions}
+        return {session for session, _ in self._feed_of}
 
     # ------------------------------------------------------------------ internals
 
@@ -152,16 +172,46 @@ class MarketDataHub:
         refusal = self._refusal(request)
         if refusal is not None:
             return [RequestRejected(request.session, request.request_id, *refusal)]
-        views = {symbol: _SentView() for symbol in request.symbols}
-        snapshots: list[Publication] = [self._snapshot(request, symbol, views[symbol]) for symbol in request.symbols]
-        if request.subscription is SubscriptionType.SNAPSHOT_AND_UPDATES:
-            self._subscriptions[(request.session, request.request_id)] = _Subscription(request, views)
+        if request.subscription is SubscriptionType.SNAPSHOT:
+            return [self._snapshot(request, symbol, _SentView()) for symbol in request.symbols]
+        member = (request.session, request.request_id)
+        feed = self._feeds.get(_feed_key(request))
+        if feed is None:  # the first of its kind: its snapshot sets what the feed has told
+            feed = self._feeds[_feed_key(request)] = _Feed(request, {s: _SentView() for s in request.symbols})
+            snapshots = [self._snapshot(request, symbol, feed.views[symbol]) for symbol in request.symbols]
+            snapshots = [dataclasses.replace(s, session=request.session, request_id=request.request_id)
+                         for s in snapshots]
+        else:
+            snapshots = [self._snapshot_of_view(request.session, request.request_id, feed, symbol)
+                         for symbol in request.symbols]
+        feed.members[member] = request
+        self._feed_of[member] = feed
         return snapshots
+
+    def _leave(self, member: tuple[str, str]) -> None:
+        feed = self._feed_of.pop(member)
+        del feed.members[member]
+        if not feed.members:
+            del self._feeds[_feed_key(feed.request)]
+
+    def _snapshot_of_view(self, session: str, request_id: str, feed: _Feed, symbol: str) -> Snapshot:
+        """What the feed's members know of `symbol` (current: the hub publishes before it takes requests)."""
+        view = feed.views[symbol]
+        wanted = feed.request.entry_types
+        entries = [Entry(EntryType.BID, symbol, price, quantity, orders)
+                   for price, (quantity, orders) in view.bids.items()]
+        entries += [Entry(EntryType.OFFER, symbol, price, quantity, orders)
+                    for price, (quantity, orders) in view.offers.items()]
+        last = self.statistics[symbol].last
+        if EntryType.TRADE in wanted and last is not None:
+            entries.append(Entry(EntryType.TRADE, symbol, last.price, last.quantity, time_ns=last.timestamp_ns))
+        entries += [Entry(t, symbol, price, size) for t, (price, size) in view.statistics.items()]
+        return Snapshot(session, request_id, symbol, tuple(entries), view.rpt_seq, self._now_ns)
 
     def _refusal(self, request: Subscribe) -> tuple[RequestRejectReason, str] | None:
         if request.subscription is SubscriptionType.UNSUBSCRIBE:
             return RequestRejectReason.UNSUPPORTED_SUBSCRIPTION_TYPE, "use Unsubscribe to end a subscription"
-        if (request.session, request.request_id) in self._subscriptions:
+        if (request.session, request.request_id) in self._feed_of:
             return (RequestRejectReason.DUPLICATE_REQUEST_ID,
                     f"MDReqID {request.request_id!r} is already an active subscription of this session")
         if not request.symbols:
@@ -177,12 +227,8 @@ class MarketDataHub:
         return None
 
     def _snapshot(self, request: Subscribe, symbol: str, view: _SentView) -> Snapshot:
-        """The symbol's current state for `request`; `view` becomes what the subscriber now knows.
-
-        A snapshot restarts the symbol's RptSeq: it is 0, and the next incremental entry is 1.
-        """
+        """The symbol's current state for `request`; `view` becomes what its subscribers now know."""
         wanted = request.entry_types
-        view.rpt_seq = 0
         book = self.books[symbol]
         entries: list[Entry] = []
         if EntryType.BID in wanted:

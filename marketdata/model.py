@@ -110,7 +110,7 @@ class EndTradingDay:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One MDEntry. `action` is None in a snapshot; `rpt_seq` counts this subscriber's entries per symbol."""
+    """One MDEntry. `action` is None in a snapshot; `rpt_seq` counts the feed's entries per symbol."""
 
     entry_type: EntryType
     symbol: str
@@ -130,7 +130,7 @@ class Snapshot:
     request_id: str
     symbol: str
     entries: tuple[Entry, ...]
-    rpt_seq: int  # always 0: a snapshot restarts the count; the next incremental entry carries 1
+    rpt_seq: int  # of the last entry it includes: the next incremental entry carries rpt_seq + 1
     timestamp_ns: int
 
 

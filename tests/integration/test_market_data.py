@@ -46,16 +46,16 @@ class RebuiltBook:
 
     def apply(self, message: dict[str, str]) -> None:
         symbol = message.get("55")
-        if message["35"] == "W":  # a snapshot is RptSeq 0, also when it has no entries; it replaces the book
-            self.rpt_seq = 0
+        if message["35"] == "W":  # a snapshot replaces the book; with no entries it says no RptSeq
+            self.rpt_seq = None
             self.snapshots += 1
             for key in [k for k in self.levels if k[0] == symbol]:
                 del self.levels[key]
         for entry in entries_of(message):
             if "83" in entry:
                 seq = int(entry["83"])
-                if message["35"] == "X":
-                    assert self.rpt_seq is not None and seq == self.rpt_seq + 1, f"RptSeq {seq} after {self.rpt_seq}"
+                if message["35"] == "X" and self.rpt_seq is not None:
+                    assert seq == self.rpt_seq + 1, f"RptSeq {seq} after {self.rpt_seq}"
                 self.rpt_seq = seq
             entry_type = entry["269"]
             symbol = entry.get("55", symbol)

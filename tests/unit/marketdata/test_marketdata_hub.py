@@ -220,7 +220,7 @@ def test_a_full_refresh_subscriber_gets_a_new_snapshot_after_each_change():
     assert [(e.price, e.size) for e in refreshes[-1].entries] == [(99, 5), (98, 5)]
 
 
-def test_a_held_session_is_sent_nothing_and_catches_up_with_a_fresh_snapshot_that_restarts_rpt_seq():
+def test_a_held_session_is_sent_nothing_and_catches_up_with_a_snapshot_that_carries_the_feeds_rpt_seq():
     market = Market()
     market.subscribe("slow", entry_types=BOOK | {EntryType.TRADE}, session="SLOW")
     market.subscribe("fast", entry_types=BOOK | {EntryType.TRADE})
@@ -231,13 +231,54 @@ def test_a_held_session_is_sent_nothing_and_catches_up_with_a_fresh_snapshot_tha
     assert not any(p.request_id == "slow" for p in market.sent[2:])
     assert any(p.request_id == "fast" for p in market.sent[2:])
     refreshed = market._deliver(market.hub.refresh("SLOW"))
-    assert [p.rpt_seq for p in refreshed] == [0]
+    fast_seq = market.subscribers["fast"].rpt_seq["AAPL"]
+    assert [p.rpt_seq for p in refreshed] == [fast_seq] and fast_seq > 0
     model = market.subscribers["slow"]
     assert model.depth("AAPL", bids=True) == market.engine_depth("AAPL", Side.BUY)
     assert model.depth("AAPL", bids=False) == market.engine_depth("AAPL", Side.SELL)
     market.order(Side.BUY, 1, 90)
     (update,) = [p for p in market.sent[-2:] if p.request_id == "slow"]
-    assert update.entries[0].rpt_seq == 1
+    assert update.entries[0].rpt_seq == fast_seq + 1
+
+
+def test_identical_subscriptions_share_one_feed_and_are_sent_the_very_same_entries():
+    market = Market()
+    for i in range(50):
+        market.subscribe(f"r{i}", depth=10, entry_types=BOOK, session=f"S{i}")
+    market.subscribe("other", depth=5, entry_types=BOOK)
+    assert market.hub.subscription_count == 51 and market.hub.feed_count == 2
+    market.sent.clear()
+    market.order(Side.BUY, 5, 99)
+    updates = [p for p in market.sent if p.request_id.startswith("r")]
+    assert len(updates) == 50 and len({id(p.entries) for p in updates}) == 1
+    for i in (0, 49):
+        model = market.subscribers[f"r{i}"]
+        assert model.depth("AAPL", bids=True) == market.engine_depth("AAPL", Side.BUY, 10)
+
+
+def test_a_subscriber_joining_a_busy_feed_gets_its_current_state_and_then_its_updates():
+    market = Market()
+    market.subscribe("early", depth=3, entry_types=BOOK | {EntryType.TRADE})
+    rng = random.Random(4)
+    random_flow(market, rng, 120)
+    (snapshot,) = market.subscribe("late", depth=3, entry_types=BOOK | {EntryType.TRADE}, session="LATE")
+    assert snapshot.rpt_seq == market.subscribers["early"].rpt_seq["AAPL"]
+    assert market.hub.feed_count == 1
+    random_flow(market, rng, 120)
+    for name in ("early", "late"):
+        model = market.subscribers[name]
+        assert model.depth("AAPL", bids=True) == market.engine_depth("AAPL", Side.BUY, 3)
+        assert model.depth("AAPL", bids=False) == market.engine_depth("AAPL", Side.SELL, 3)
+
+
+def test_leaving_the_last_member_ends_the_feed():
+    market = Market()
+    market.subscribe("a")
+    market.subscribe("b", session="OTHER")
+    market.hub.handle(Unsubscribe("MD", "a"))
+    assert market.hub.feed_count == 1
+    market.hub.handle(DropSession("OTHER"))
+    assert market.hub.feed_count == 0 and market.hub.subscription_count == 0
 
 
 def test_a_snapshot_only_request_sends_one_snapshot_and_no_updates():
