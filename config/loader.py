@@ -20,6 +20,8 @@ from typing import Any, NoReturn
 import yaml
 
 from .settings import (
+    DEFAULT_LOGOUT_MESSAGES_PER_SECOND,
+    DEFAULT_MAX_MESSAGES_PER_SECOND,
     DEFAULT_MAX_ORDER_NOTIONAL,
     DEFAULT_MAX_ORDER_QUANTITY,
     JOURNAL_FSYNC_POLICIES,
@@ -453,6 +455,8 @@ _SESSION = {
 _RISK_LIMITS = {
     "max_order_quantity": _Field(_integer(1), DEFAULT_MAX_ORDER_QUANTITY),
     "max_order_notional": _Field(_positive_decimal("1000000000"), DEFAULT_MAX_ORDER_NOTIONAL),
+    "max_messages_per_second": _Field(_integer(1, 1_000_000), DEFAULT_MAX_MESSAGES_PER_SECOND),
+    "logout_messages_per_second": _Field(_integer(1, 1_000_000), DEFAULT_LOGOUT_MESSAGES_PER_SECOND),
 }
 _RISK_OVERRIDE = {name: _Field(spec.read, None) for name, spec in _RISK_LIMITS.items()}
 _RISK = {
@@ -638,4 +642,10 @@ def _risk(node: Any, firm_ids: set[str]) -> RiskSettings:
         if firm_id not in firm_ids:
             _fail(path, f"unknown firm; firms defined under `firms`: {_listed(firm_ids)}")
         overrides.append(RiskOverride(firm_id=firm_id, **_read_fields(entry, path, _RISK_OVERRIDE, optional=True)))
+    for path, limits in [("risk.defaults", defaults)] + [
+            (_key("risk.firms", o.firm_id), o.apply_to(defaults)) for o in overrides]:
+        if limits.logout_messages_per_second < limits.max_messages_per_second:
+            _fail(f"{path}.logout_messages_per_second",
+                  f"{limits.logout_messages_per_second} is below max_messages_per_second "
+                  f"({limits.max_messages_per_second}): a session must be refused before it is logged out")
     return RiskSettings(defaults=defaults, firm_overrides=tuple(overrides))

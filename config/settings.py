@@ -52,6 +52,8 @@ JOURNAL_FSYNC_POLICIES: tuple[str, ...] = ("always", "group", "os")
 
 DEFAULT_MAX_ORDER_QUANTITY = 1_000_000
 DEFAULT_MAX_ORDER_NOTIONAL = Decimal("1000000000")
+DEFAULT_MAX_MESSAGES_PER_SECOND = 500
+DEFAULT_LOGOUT_MESSAGES_PER_SECOND = 2000
 
 # to_units answers None beyond this many digits rather than building huge integers
 # from hostile input such as Decimal("1e999999999").
@@ -232,6 +234,10 @@ class FirmSettings:
 class RiskLimits:
     max_order_quantity: int = DEFAULT_MAX_ORDER_QUANTITY
     max_order_notional: Decimal = DEFAULT_MAX_ORDER_NOTIONAL
+    # Per session, over the last second: above the first the excess is refused, above the second
+    # the session is logged out (and cancel-on-disconnect applies).
+    max_messages_per_second: int = DEFAULT_MAX_MESSAGES_PER_SECOND
+    logout_messages_per_second: int = DEFAULT_LOGOUT_MESSAGES_PER_SECOND
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,20 +247,14 @@ class RiskOverride:
     firm_id: str
     max_order_quantity: int | None = None
     max_order_notional: Decimal | None = None
+    max_messages_per_second: int | None = None
+    logout_messages_per_second: int | None = None
 
     def apply_to(self, defaults: RiskLimits) -> RiskLimits:
-        return RiskLimits(
-            max_order_quantity=(
-                defaults.max_order_quantity
-                if self.max_order_quantity is None
-                else self.max_order_quantity
-            ),
-            max_order_notional=(
-                defaults.max_order_notional
-                if self.max_order_notional is None
-                else self.max_order_notional
-            ),
-        )
+        return RiskLimits(**{
+            name: getattr(defaults, name) if getattr(self, name) is None else getattr(self, name)
+            for name in RiskLimits.__dataclass_fields__
+        })
 
 
 @dataclass(frozen=True, slots=True)

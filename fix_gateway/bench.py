@@ -24,6 +24,7 @@ from pathlib import Path
 SOH = b"\x01"
 REPO = Path(__file__).resolve().parents[1]
 BROKERS = ("BROKER1", "BROKER2")  # FIX 4.4 order-entry sessions in the shipped config
+UNTHROTTLED = 1_000_000  # messages per second
 
 
 def free_port() -> int:
@@ -136,12 +137,17 @@ def run(orders: int, in_flight: int, sessions: int, flow: str, port: int) -> dic
     for index, client in enumerate(clients):
         top_up(index, client)
     while acked < total:
-        for key, _ in selector.select(timeout=10):
+        ready = selector.select(timeout=10)
+        if not ready:
+            raise RuntimeError(f"no reply from the exchange for 10 s; {total - acked} orders unanswered")
+        for key, _ in ready:
             client: Session = key.data
             for message in client.read():
                 if message.get(b"35") != b"8":
                     if message.get(b"35") == b"1":  # TestRequest: answer so the session stays up
                         client.send(b"0", b"112=" + message[b"112"] + SOH)
+                    elif message.get(b"35") in (b"j", b"3", b"5"):  # refused: the run would measure nothing
+                        raise RuntimeError(f"the exchange refused a message: {message.get(b'58', b'').decode()}")
                     continue
                 sent_at = client.sent_at.pop(message.get(b"11", b""), None)
                 if sent_at is None:
@@ -165,8 +171,11 @@ def run(orders: int, in_flight: int, sessions: int, flow: str, port: int) -> dic
 def start_exchange(work: Path, port: int, config: Path | None, log_level: str = "WARNING") -> subprocess.Popen:
     source = (config or REPO / "config" / "exchange.yaml").read_text()
     path = work / "exchange.yaml"
+    # A benchmark measures capacity: the per-session message throttles would refuse most of its orders.
     path.write_text(source.replace("port: 9876", f"port: {port}")
-                    .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}"))
+                    .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}")
+                    .replace("max_messages_per_second: 500", f"max_messages_per_second: {UNTHROTTLED}")
+                    .replace("logout_messages_per_second: 2000", f"logout_messages_per_second: {UNTHROTTLED}"))
     process = subprocess.Popen(
         [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())", "serve",
          "--config", str(path), "--log-level", log_level],

@@ -29,13 +29,14 @@ from config import Settings
 from fix_gateway.auth import verify_password
 from fix_gateway.inbound import Inbound, Refusal, SessionContext, parse
 from fix_gateway.market_data import (
-    PROBE_PREFIX, ListSecurities, MarketDataPublisher, MarketDataRenderer, ProbeAnswered, dictionaries_for, translate_request,
+    PROBE_PREFIX, ListSecurities, MarketDataPublisher, MarketDataRenderer, ProbeAnswered, dictionaries_for,
+    translate_request,
 )
 from fix_gateway.outbound import Outbound, business_reject, frame, mass_cancel_reject
 from fix_gateway.sessions import SessionsFile, SessionsFileError
 from fix_gateway.stop_guard import STOP_GUARD_COMP_ID, StopGuard, new_password
 from fix_gateway.venue import build_engine, build_order_limits, self_trade_prevention_of
-from fix_gateway.versions import NOT_AUTHORIZED, VERSIONS
+from fix_gateway.versions import NOT_AUTHORIZED, THROTTLE_LIMIT_EXCEEDED, VERSIONS
 from marketdata import DropSession, MarketDataHub, RefuseRequest, RequestRejectReason
 from marketdata import EndTradingDay as MarketDataDayEnded
 from matching import (
@@ -43,6 +44,7 @@ from matching import (
     OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRestated, OrderStatusReported, OrderTriggered,
     RejectOrder, SubmitOrder, TimeInForce,
 )
+from risk.throttle import SessionThrottle, ThrottleLimits, ThrottleVerdict
 
 log = logging.getLogger("fixex.gateway")
 
@@ -119,6 +121,9 @@ class Gateway(fix.Application):
         }
         self._acceptor: fix.Acceptor | None = None
         self._stop_guard_password = new_password()
+        self._throttles = {
+            comp_id: SessionThrottle(ThrottleLimits(limits.max_messages_per_second, limits.logout_messages_per_second))
+            for comp_id, limits in ((c, settings.limits_for(ctx.firm)) for c, ctx in self._contexts.items())}
         self._stopping = threading.Event()
         self._timers: threading.Thread | None = None
         self._next_day_end_ns = _next_day_end_ns(clock(), settings.venue.trading_day_end)
@@ -253,6 +258,9 @@ class Gateway(fix.Application):
 
     def onLogon(self, session_id: fix.SessionID) -> None:
         log.info("logon: %s", session_id.toString())
+        throttle = self._throttles.get(session_id.getTargetCompID().getValue())
+        if throttle is not None:
+            throttle.reset()
 
     def onLogout(self, session_id: fix.SessionID) -> None:
         comp_id = session_id.getTargetCompID().getValue()
@@ -306,6 +314,10 @@ class Gateway(fix.Application):
         ctx = self._contexts.get(comp_id)
         if ctx is None:  # the shutdown guard sends no application messages
             raise fix.UnsupportedMessageType()
+        verdict = self._throttles[comp_id].admit(self._clock())
+        if verdict is not ThrottleVerdict.ADMIT:
+            self._throttled(comp_id, ctx, f, msg_type, verdict)
+            return
         if msg_type == "x":  # reference data: any order-entry or market-data session may ask
             if self._roles[comp_id] == "drop_copy":
                 self._send(comp_id, business_reject(
@@ -375,6 +387,22 @@ class Gateway(fix.Application):
                                                  request if event.session == requester else None)
                     if body is not None:
                         self._send(comp_id, body)
+
+    def _throttled(self, comp_id: str, ctx: SessionContext, f: dict[str, str], msg_type: str,
+                   verdict: ThrottleVerdict) -> None:
+        """Refuse a message over the session's rate with a readable reject; past the second limit, log out."""
+        limits = self._throttles[comp_id].limits
+        count = self._throttles[comp_id].in_window
+        text = (f"throttled: {count} messages from {comp_id} in the last second, above the limit of "
+                f"{limits.refuse_above} (risk max_messages_per_second); this {msg_type} was not processed")
+        with self.lock:
+            self._send(comp_id, business_reject(ctx.version, f.get("34"), msg_type, THROTTLE_LIMIT_EXCEEDED, text,
+                                                f.get("11") or f.get("262") or f.get("320")))
+        if verdict is ThrottleVerdict.LOG_OUT:
+            reason = (f"logged out: more than {limits.log_out_above} messages in one second "
+                      f"(risk logout_messages_per_second)")
+            log.warning("%s %s", comp_id, reason)
+            self._log_out_session(comp_id, reason)
 
     def _log_out_session(self, comp_id: str, text: str) -> None:
         session_id = self._session_ids.get(comp_id)
