@@ -457,6 +457,7 @@ _RISK_LIMITS = {
     "max_order_notional": _Field(_positive_decimal("1000000000"), DEFAULT_MAX_ORDER_NOTIONAL),
     "max_messages_per_second": _Field(_integer(1, 1_000_000), DEFAULT_MAX_MESSAGES_PER_SECOND),
     "logout_messages_per_second": _Field(_integer(1, 1_000_000), DEFAULT_LOGOUT_MESSAGES_PER_SECOND),
+    "price_collar_percent": _Field(_positive_decimal("10"), None),
 }
 _RISK_OVERRIDE = {name: _Field(spec.read, None) for name, spec in _RISK_LIMITS.items()}
 _RISK = {
@@ -644,6 +645,9 @@ def _risk(node: Any, firm_ids: set[str]) -> RiskSettings:
         overrides.append(RiskOverride(firm_id=firm_id, **_read_fields(entry, path, _RISK_OVERRIDE, optional=True)))
     for path, limits in [("risk.defaults", defaults)] + [
             (_key("risk.firms", o.firm_id), o.apply_to(defaults)) for o in overrides]:
+        if limits.price_collar_percent is not None and limits.price_collar_percent > 100:
+            _fail(f"{path}.price_collar_percent",
+                  f"'{limits.price_collar_percent}' must be at most 100 (a percentage), e.g. \"10\"")
         if limits.logout_messages_per_second < limits.max_messages_per_second:
             _fail(f"{path}.logout_messages_per_second",
                   f"{limits.logout_messages_per_second} is below max_messages_per_second "

@@ -238,6 +238,9 @@ class RiskLimits:
     # the session is logged out (and cancel-on-disconnect applies).
     max_messages_per_second: int = DEFAULT_MAX_MESSAGES_PER_SECOND
     logout_messages_per_second: int = DEFAULT_LOGOUT_MESSAGES_PER_SECOND
+    # A limit buy priced more than this far above the best offer (sell: below the best bid; the
+    # reference price when that side is empty) is refused. None: no collar.
+    price_collar_percent: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +252,7 @@ class RiskOverride:
     max_order_notional: Decimal | None = None
     max_messages_per_second: int | None = None
     logout_messages_per_second: int | None = None
+    price_collar_percent: Decimal | None = None
 
     def apply_to(self, defaults: RiskLimits) -> RiskLimits:
         return RiskLimits(**{

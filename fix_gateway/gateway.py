@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
@@ -44,6 +45,7 @@ from matching import (
     OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRestated, OrderStatusReported, OrderTriggered,
     RejectOrder, SubmitOrder, TimeInForce,
 )
+from risk.collar import PriceCollars
 from risk.throttle import SessionThrottle, ThrottleLimits, ThrottleVerdict
 
 log = logging.getLogger("fixex.gateway")
@@ -86,6 +88,11 @@ class Gateway(fix.Application):
         instruments = {i.symbol: i for i in settings.instruments}
         self._inbound = Inbound(instruments, settings.venue.trading_day_end)
         self._outbound = Outbound(instruments)
+        self._collars = PriceCollars(
+            {f.firm_id: Fraction(settings.limits_for(f.firm_id).price_collar_percent) for f in settings.firms
+             if settings.limits_for(f.firm_id).price_collar_percent is not None},
+            {i.symbol: i.reference_price_units for i in settings.instruments}, self._outbound.price)
+        self._books = {symbol: self.engine.book(symbol) for symbol in self.engine.symbols}
         self._market_data = MarketDataPublisher(
             MarketDataHub(instruments), MarketDataRenderer(instruments, self._outbound), self._send_with_groups,
             lambda comp_id: self._contexts[comp_id].version if comp_id in self._contexts else None,
@@ -351,6 +358,9 @@ class Gateway(fix.Application):
     def _apply(self, command, request: dict[str, str], ctx: SessionContext) -> None:
         if isinstance(command, SubmitOrder) and not command.possible_resend:
             breach = self._limits.check(command)
+            book = self._books.get(command.symbol)
+            if breach is None and book is not None:
+                breach = self._collars.check(command, book.best_bid(), book.best_ask())
             if breach is not None:
                 command = RejectOrder(command.session, command.firm, command.client_order_id, command.symbol,
                                       command.side, command.order_type, command.quantity, command.price,
