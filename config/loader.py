@@ -458,6 +458,8 @@ _RISK_LIMITS = {
     "max_messages_per_second": _Field(_integer(1, 1_000_000), DEFAULT_MAX_MESSAGES_PER_SECOND),
     "logout_messages_per_second": _Field(_integer(1, 1_000_000), DEFAULT_LOGOUT_MESSAGES_PER_SECOND),
     "price_collar_percent": _Field(_positive_decimal("10"), None),
+    "credit_limit": _Field(_positive_decimal("50000000"), None),
+    "max_position": _Field(_integer(1), None),
 }
 _RISK_OVERRIDE = {name: _Field(spec.read, None) for name, spec in _RISK_LIMITS.items()}
 _RISK = {

@@ -241,6 +241,10 @@ class RiskLimits:
     # A limit buy priced more than this far above the best offer (sell: below the best bid; the
     # reference price when that side is empty) is refused. None: no collar.
     price_collar_percent: Decimal | None = None
+    # Open notional of resting orders plus notional executed today, per firm, in currency. None: no limit.
+    credit_limit: Decimal | None = None
+    # The most a firm may be long or short in one symbol, counting every open order as filled. None: no limit.
+    max_position: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +257,8 @@ class RiskOverride:
     max_messages_per_second: int | None = None
     logout_messages_per_second: int | None = None
     price_collar_percent: Decimal | None = None
+    credit_limit: Decimal | None = None
+    max_position: int | None = None
 
     def apply_to(self, defaults: RiskLimits) -> RiskLimits:
         return RiskLimits(**{

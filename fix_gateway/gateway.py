@@ -36,7 +36,7 @@ from fix_gateway.market_data import (
 from fix_gateway.outbound import Outbound, business_reject, frame, mass_cancel_reject
 from fix_gateway.sessions import SessionsFile, SessionsFileError
 from fix_gateway.stop_guard import STOP_GUARD_COMP_ID, StopGuard, new_password
-from fix_gateway.venue import build_engine, build_order_limits, self_trade_prevention_of
+from fix_gateway.venue import build_engine, build_firm_exposure, build_order_limits, self_trade_prevention_of
 from fix_gateway.versions import NOT_AUTHORIZED, THROTTLE_LIMIT_EXCEEDED, VERSIONS
 from marketdata import DropSession, MarketDataHub, RefuseRequest, RequestRejectReason
 from marketdata import EndTradingDay as MarketDataDayEnded
@@ -85,6 +85,7 @@ class Gateway(fix.Application):
         self.engine: MatchingEngine = build_engine(settings, clock, first_sequence=start, first_order_id=start)
         self.lock = threading.Lock()
         self._limits = build_order_limits(settings)
+        self._exposure = build_firm_exposure(settings)
         instruments = {i.symbol: i for i in settings.instruments}
         self._inbound = Inbound(instruments, settings.venue.trading_day_end)
         self._outbound = Outbound(instruments)
@@ -361,6 +362,8 @@ class Gateway(fix.Application):
             book = self._books.get(command.symbol)
             if breach is None and book is not None:
                 breach = self._collars.check(command, book.best_bid(), book.best_ask())
+            if breach is None:
+                breach = self._exposure.check(command)
             if breach is not None:
                 command = RejectOrder(command.session, command.firm, command.client_order_id, command.symbol,
                                       command.side, command.order_type, command.quantity, command.price,
@@ -377,6 +380,7 @@ class Gateway(fix.Application):
 
     def _process(self, command, request: dict[str, str] | None = None, requester: str | None = None) -> None:
         events = self.engine.process(command)
+        self._exposure.apply(events)
         for event in events:
             self._publish(event, request, requester)
         self._market_data.events(events)
@@ -456,6 +460,7 @@ class Gateway(fix.Application):
             if now >= self._next_day_end_ns:
                 with self.lock:
                     self._process(EndTradingDay())
+                    self._exposure.end_trading_day()
                     self._market_data.request(MarketDataDayEnded(now))
                 self._next_day_end_ns = _next_day_end_ns(now, self.settings.venue.trading_day_end)
                 log.info("trading day ended: Day orders expired")

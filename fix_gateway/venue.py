@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Callable
 
 from config import InstrumentSettings, Settings
 from matching import Instrument, MatchingEngine, SelfTradePrevention
 from risk import FirmLimits, OrderLimits
+from risk.exposure import ExposureLimits, FirmExposure
 
 # config spells self-trade prevention modes as YAML strings; "none" lets a firm's orders meet.
 SELF_TRADE_PREVENTION = {mode.value: mode for mode in SelfTradePrevention} | {"none": None}
@@ -46,3 +48,21 @@ def build_order_limits(settings: Settings) -> OrderLimits:
         price_unit={i.symbol: i.price_unit / scale[i.symbol] for i in settings.instruments},
         price_scale=scale,
     )
+
+
+def build_firm_exposure(settings: Settings) -> FirmExposure:
+    """Credit and position limits per firm, notionals in the finest price unit of any instrument."""
+    decimals = max(i.price_decimals for i in settings.instruments)
+    scale = {i.symbol: 10 ** (decimals - i.price_decimals) for i in settings.instruments}
+    limits = {}
+    for firm in settings.firms:
+        configured = settings.limits_for(firm.firm_id)
+        if configured.credit_limit is not None or configured.max_position is not None:
+            credit = int(configured.credit_limit * 10**decimals) if configured.credit_limit is not None else None
+            limits[firm.firm_id] = ExposureLimits(credit, configured.max_position)
+
+    def currency(units: int) -> str:
+        return format((Decimal(units) / 10**decimals).quantize(Decimal(1).scaleb(-min(decimals, 2))), ",f")
+
+    return FirmExposure(limits, {i.symbol: i.reference_price_units * scale[i.symbol] for i in settings.instruments},
+                        scale, currency)

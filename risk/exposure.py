@@ -1,0 +1,184 @@
+"""Credit and position limits: what each firm has at stake, kept from the core's events.
+
+Per firm: the open notional of its resting orders (leaves x price; the stop price for
+a stop not yet triggered, the reference price for an order with neither) plus the
+notional it executed today is its credit usage; per firm and symbol: its net
+position (bought minus sold) and the quantity its open buys and sells could add.
+
+A new order is refused if it could take the firm past its credit limit, or its
+position past the long or short limit should every open order on that side fill.
+Crossing 80% of a credit limit raises an alert once per firm per day.
+
+Pure and exact: integer units in, no clock, no I/O. All notionals are in one unit
+(the finest price unit of any instrument) so one limit in currency covers them all.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from matching import (
+    Event, OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejectReason,
+    OrderReplaced, OrderRestated, OrderTriggered, Side, SubmitOrder,
+)
+from risk.limits import LimitBreach
+
+log = logging.getLogger("fixex.risk")
+
+ALERT_FRACTION_PERCENT = 80
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureLimits:
+    credit_units: int | None  # None: no credit limit
+    max_position: int | None  # None: no position limit; else the most the firm may be long or short
+
+
+@dataclass(slots=True)
+class _OpenOrder:
+    firm: str
+    symbol: str
+    side: Side
+    price: int  # in the common unit
+    leaves: int
+
+
+@dataclass(slots=True)
+class _Firm:
+    open_notional: int = 0
+    executed_notional: int = 0
+    positions: dict[str, int] = field(default_factory=dict)
+    open_buys: dict[str, int] = field(default_factory=dict)
+    open_sells: dict[str, int] = field(default_factory=dict)
+    alerted: bool = False
+
+
+class FirmExposure:
+    def __init__(self, limits: Mapping[str, ExposureLimits], reference_prices: Mapping[str, int],
+                 price_scale: Mapping[str, int], format_notional) -> None:
+        self._limits = dict(limits)
+        self._reference = dict(reference_prices)  # common unit
+        self._scale = dict(price_scale)
+        self._format = format_notional  # common units -> text in currency
+        self._firms: dict[str, _Firm] = {}
+        self._orders: dict[int, _OpenOrder] = {}
+        self.alerts: list[str] = []
+
+    # ------------------------------------------------------------------ state
+
+    def firm(self, firm_id: str) -> _Firm:
+        state = self._firms.get(firm_id)
+        if state is None:
+            state = self._firms[firm_id] = _Firm()
+        return state
+
+    def credit_used(self, firm_id: str) -> int:
+        state = self.firm(firm_id)
+        return state.open_notional + state.executed_notional
+
+    def position(self, firm_id: str, symbol: str) -> int:
+        return self.firm(firm_id).positions.get(symbol, 0)
+
+    def apply(self, events: Iterable[Event]) -> None:
+        for event in events:
+            kind = type(event)
+            if kind is OrderAccepted:
+                price = event.price if event.price is not None else event.stop_price
+                self._open(event.order_id, event.firm, event.symbol, event.side, price, event.quantity)
+            elif kind is OrderFilled:
+                state = self.firm(event.firm)
+                notional = event.last_price * self._scale.get(event.symbol, 1) * event.last_quantity
+                state.executed_notional += notional
+                signed = event.last_quantity if event.side is Side.BUY else -event.last_quantity
+                state.positions[event.symbol] = state.positions.get(event.symbol, 0) + signed
+                self._set_leaves(event.order_id, event.leaves_quantity)
+                self._check_alert(event.firm)
+            elif kind is OrderCancelled or kind is OrderExpired:
+                self._set_leaves(event.order_id, 0)
+            elif kind is OrderReplaced:
+                order = self._orders.get(event.order_id)
+                if order is not None:
+                    self._set_leaves(event.order_id, 0)
+                    price = event.price if event.price is not None else event.stop_price
+                    self._open(event.order_id, order.firm, order.symbol, order.side, price, event.leaves_quantity)
+            elif kind is OrderRestated:
+                self._set_leaves(event.order_id, event.leaves_quantity)
+            elif kind is OrderTriggered and event.price is not None:
+                order = self._orders.get(event.order_id)
+                if order is not None:
+                    leaves = order.leaves
+                    self._set_leaves(event.order_id, 0)
+                    self._open(event.order_id, order.firm, order.symbol, order.side, event.price, leaves)
+
+    def end_trading_day(self) -> None:
+        """Executed notional counts per day; positions and open orders carry over."""
+        for state in self._firms.values():
+            state.executed_notional = 0
+            state.alerted = False
+
+    def _open(self, order_id: int, firm: str, symbol: str, side: Side, price: int | None, leaves: int) -> None:
+        common = price * self._scale.get(symbol, 1) if price is not None else self._reference.get(symbol, 0)
+        self._orders[order_id] = _OpenOrder(firm, symbol, side, common, 0)
+        self._set_leaves(order_id, leaves)
+        self._check_alert(firm)
+
+    def _set_leaves(self, order_id: int, leaves: int) -> None:
+        order = self._orders.get(order_id)
+        if order is None:
+            return
+        state = self.firm(order.firm)
+        change = leaves - order.leaves
+        state.open_notional += change * order.price
+        book = state.open_buys if order.side is Side.BUY else state.open_sells
+        book[order.symbol] = book.get(order.symbol, 0) + change
+        order.leaves = leaves
+        if leaves == 0:
+            del self._orders[order_id]
+
+    def _check_alert(self, firm: str) -> None:
+        limits = self._limits.get(firm)
+        state = self.firm(firm)
+        if limits is None or limits.credit_units is None or state.alerted:
+            return
+        used = state.open_notional + state.executed_notional
+        if used * 100 >= limits.credit_units * ALERT_FRACTION_PERCENT:
+            state.alerted = True
+            text = (f"credit alert: firm {firm} has used {self._format(used)} of its "
+                    f"{self._format(limits.credit_units)} credit limit (80% or more)")
+            self.alerts.append(text)
+            log.warning(text)
+
+    # ------------------------------------------------------------------ pre-trade
+
+    def check(self, order: SubmitOrder) -> LimitBreach | None:
+        limits = self._limits.get(order.firm)
+        if limits is None:
+            return None
+        state = self.firm(order.firm)
+        if limits.credit_units is not None:
+            own = order.price if order.price is not None else order.stop_price
+            price = own * self._scale.get(order.symbol, 1) if own is not None else self._reference.get(order.symbol, 0)
+            used = state.open_notional + state.executed_notional
+            if used + price * order.quantity > limits.credit_units:
+                return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
+                                   f"credit: this order's {self._format(price * order.quantity)} on top of "
+                                   f"{self._format(used)} in use (open and executed today) exceeds the firm's "
+                                   f"limit of {self._format(limits.credit_units)} (risk credit_limit)")
+        if limits.max_position is not None:
+            position = state.positions.get(order.symbol, 0)
+            if order.side is Side.BUY:
+                worst = position + state.open_buys.get(order.symbol, 0) + order.quantity
+                if worst > limits.max_position:
+                    return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
+                                       f"position: {order.symbol} long {worst} if every open buy filled, above the "
+                                       f"firm's limit of {limits.max_position} (risk max_position; now {position})")
+            else:
+                worst = position - state.open_sells.get(order.symbol, 0) - order.quantity
+                if -worst > limits.max_position:
+                    return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
+                                       f"position: {order.symbol} short {-worst} if every open sell filled, above "
+                                       f"the firm's limit of {limits.max_position} (risk max_position; now "
+                                       f"{position})")
+        return None
