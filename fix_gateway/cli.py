@@ -40,6 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("bench_args", nargs=argparse.REMAINDER, help="options for the gateway benchmark")
     bench.set_defaults(run=_bench)
 
+    admin = commands.add_parser(
+        "admin", help="operate a running exchange: status, kill switches, halts",
+        description="Send one command to a running `fixex serve` through its admin socket and print the answer.",
+        epilog="commands: status | kill-switch set|reset venue|FIRM | halt SYMBOL | resume SYMBOL")
+    admin.add_argument("--socket", default="var/admin.sock",
+                       help="the exchange's admin socket (default: %(default)s, relative to where it runs)")
+    admin.add_argument("admin_command", metavar="COMMAND", choices=["status", "kill-switch", "halt", "resume"])
+    admin.add_argument("admin_args", metavar="ARG", nargs="*")
+    admin.set_defaults(run=_admin)
+
     password = commands.add_parser("hash-password", help="print a salted hash for a session's logon password",
                                    description="Read a password (typed without echo, or from standard input) and "
                                                "print the password_hash to put in the YAML config.")
@@ -94,6 +104,27 @@ def _serve(args: argparse.Namespace) -> int:
     log.info("%s received: cancelling open orders and logging sessions out", received[0])
     gateway.stop()
     log.info("stopped cleanly")
+    return 0
+
+
+def _admin(args: argparse.Namespace) -> int:
+    import json
+
+    from fix_gateway.admin import admin_request
+
+    try:
+        answer = admin_request(Path(args.socket), args.admin_command, args.admin_args)
+    except (FileNotFoundError, ConnectionRefusedError):
+        print(f"fixex: no exchange is listening on {args.socket} (is `fixex serve` running from this directory? "
+              f"else pass --socket)", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"fixex: cannot reach the admin socket {args.socket}: {error}", file=sys.stderr)
+        return 1
+    if not answer.get("ok"):
+        print(f"fixex: {answer.get('error', 'the exchange refused the command')}", file=sys.stderr)
+        return 1
+    print(json.dumps({k: v for k, v in answer.items() if k != "ok"}, indent=2))
     return 0
 
 

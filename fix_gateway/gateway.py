@@ -27,10 +27,11 @@ from typing import Callable
 import quickfix as fix
 
 from config import Settings
+from fix_gateway.admin import AdminServer
 from fix_gateway.auth import verify_password
 from fix_gateway.inbound import Inbound, Refusal, SessionContext, parse
 from fix_gateway.market_data import (
-    PROBE_PREFIX, ListSecurities, MarketDataPublisher, MarketDataRenderer, ProbeAnswered, dictionaries_for,
+    PROBE_PREFIX, InstrumentStatusChanged, ListSecurities, MarketDataPublisher, MarketDataRenderer, ProbeAnswered, dictionaries_for,
     translate_request,
 )
 from fix_gateway.outbound import Outbound, business_reject, frame, mass_cancel_reject
@@ -43,9 +44,10 @@ from marketdata import EndTradingDay as MarketDataDayEnded
 from matching import (
     CancelReason, EndTradingDay, Event, ExpireOrders, MassCancel, MatchingEngine, OrderAccepted, OrderCancelled,
     OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRestated, OrderStatusReported, OrderTriggered,
-    RejectOrder, SubmitOrder, TimeInForce,
+    OrderRejectReason, RejectOrder, SubmitOrder, TimeInForce,
 )
 from risk.collar import PriceCollars
+from risk.limits import LimitBreach
 from risk.throttle import SessionThrottle, ThrottleLimits, ThrottleVerdict
 
 log = logging.getLogger("fixex.gateway")
@@ -59,6 +61,7 @@ DICTIONARY_KEYS = ("DataDictionary", "TransportDataDictionary", "AppDataDictiona
 TLS_FILE_KEYS = ("ServerCertificateFile", "ServerCertificateKeyFile", "CertificationAuthoritiesFile",
                  "CertificateRevocationListFile")
 TIMER_INTERVAL_S = 0.1
+VENUE = "venue"  # the kill switch's target for every firm at once
 LOGOUT_GRACE_S = 5.0  # how long shutdown waits for counterparties to answer our Logout
 
 
@@ -73,7 +76,7 @@ def shipped_dictionary(name: str) -> Path:
 
 class Gateway(fix.Application):
     def __init__(self, settings: Settings, sessions: SessionsFile, *, clock: Callable[[], int] = time.time_ns,
-                 work_dir: str | Path = ".") -> None:
+                 work_dir: str | Path = ".", admin_socket: str | Path | None = None) -> None:
         super().__init__()
         self.settings = settings
         self._sessions_file = sessions
@@ -129,6 +132,11 @@ class Gateway(fix.Application):
         }
         self._acceptor: fix.Acceptor | None = None
         self._stop_guard_password = new_password()
+        self._halted: set[str] = set()  # symbols an operator halted: new orders refused, cancels accepted
+        self._kill_switches: set[str] = set()  # firm ids, or VENUE: new orders refused, resting ones cancelled
+        self._admin = AdminServer(Path(admin_socket) if admin_socket is not None else
+                                  Path("var") / "admin.sock" if self._work_dir == Path(".") else
+                                  self._work_dir / "var" / "admin.sock", self.admin)
         self._throttles = {
             comp_id: SessionThrottle(ThrottleLimits(limits.max_messages_per_second, limits.logout_messages_per_second))
             for comp_id, limits in ((c, settings.limits_for(ctx.firm)) for c, ctx in self._contexts.items())}
@@ -169,6 +177,11 @@ class Gateway(fix.Application):
             raise
         self._timers = threading.Thread(target=self._run_timers, name="fixex-timers", daemon=True)
         self._timers.start()
+        try:
+            self._admin.start()
+            log.info("admin endpoint: %s (fixex admin --socket %s ...)", self._admin.path, self._admin.path)
+        except OSError as error:  # trading does not depend on it; the operator is told why
+            log.error("admin endpoint unavailable at %s: %s", self._admin.path, error)
         # The 5.0 SP2 dictionary takes about a second to load: do it before the first subscriber asks.
         self._market_data.start(warm_up=lambda: [self._dictionaries_of(comp_id) for comp_id, role in
                                                  self._roles.items() if role == "market_data"])
@@ -185,6 +198,7 @@ class Gateway(fix.Application):
         if self._acceptor is None:
             return
         self._stopping.set()
+        self._admin.stop()
         with self.lock:
             for comp_id, role in self._roles.items():
                 if role == "order_entry" and self.engine.open_orders(comp_id):
@@ -358,7 +372,7 @@ class Gateway(fix.Application):
 
     def _apply(self, command, request: dict[str, str], ctx: SessionContext) -> None:
         if isinstance(command, SubmitOrder) and not command.possible_resend:
-            breach = self._limits.check(command)
+            breach = self._trading_refusal(command) or self._limits.check(command)
             book = self._books.get(command.symbol)
             if breach is None and book is not None:
                 breach = self._collars.check(command, book.best_bid(), book.best_ask())
@@ -369,6 +383,62 @@ class Gateway(fix.Application):
                                       command.side, command.order_type, command.quantity, command.price,
                                       breach.reason, breach.text)
         self._process(command, request, ctx.comp_id)
+
+    def _trading_refusal(self, order: SubmitOrder) -> LimitBreach | None:
+        if VENUE in self._kill_switches or order.firm in self._kill_switches:
+            scope = "the venue" if VENUE in self._kill_switches else f"firm {order.firm}"
+            return LimitBreach(OrderRejectReason.OTHER, f"kill switch set for {scope} by the operator: new orders "
+                                                        f"are refused until it is reset")
+        if order.symbol in self._halted:
+            return LimitBreach(OrderRejectReason.EXCHANGE_CLOSED, f"{order.symbol} trading is halted by the "
+                                                                  f"operator; cancels are accepted")
+        return None
+
+    # ------------------------------------------------------------------ operator commands
+
+    def admin(self, command: str, args: list[str]) -> dict:
+        """One operator command (from the admin socket), executed by the writer."""
+        firms = sorted(f.firm_id for f in self.settings.firms)
+        with self.lock:
+            if command == "status" and not args:
+                return {"ok": True, "sessions": {c: {"role": r, "logged_on": self.logged_on(c)}
+                                                 for c, r in self._roles.items()},
+                        "instruments": {s: {"halted": s in self._halted,
+                                            "best_bid": self._outbound.price(s, b.best_bid()),
+                                            "best_offer": self._outbound.price(s, b.best_ask())}
+                                        for s, b in self._books.items()},
+                        "kill_switches": sorted(self._kill_switches)}
+            if command == "kill-switch" and len(args) == 2 and args[0] in ("set", "reset"):
+                target = args[1]
+                if target != VENUE and target not in firms:
+                    return {"ok": False, "error": f"unknown firm {target!r}; firms: {', '.join(firms)}, or venue"}
+                if args[0] == "reset":
+                    self._kill_switches.discard(target)
+                    log.warning("kill switch reset for %s", target)
+                    return {"ok": True, "kill_switches": sorted(self._kill_switches)}
+                self._kill_switches.add(target)
+                cancelled = 0
+                for comp_id, role in self._roles.items():
+                    firm = self._contexts[comp_id].firm
+                    if role == "order_entry" and target in (VENUE, firm) and self.engine.open_orders(comp_id):
+                        cancelled += len(self.engine.open_orders(comp_id))
+                        self._process(MassCancel(comp_id, firm, None, only_session=comp_id,
+                                                 reason=CancelReason.KILL_SWITCH))
+                log.warning("kill switch set for %s: %d resting orders cancelled", target, cancelled)
+                return {"ok": True, "kill_switches": sorted(self._kill_switches), "cancelled": cancelled}
+            if command in ("halt", "resume") and len(args) == 1:
+                symbol = args[0]
+                if symbol not in self._books:
+                    return {"ok": False, "error": f"unknown symbol {symbol!r}; symbols: {', '.join(self._books)}"}
+                if command == "halt":
+                    self._halted.add(symbol)
+                else:
+                    self._halted.discard(symbol)
+                log.warning("%s %s by the operator", symbol, "halted" if command == "halt" else "resumed")
+                self._market_data.request(InstrumentStatusChanged(symbol, command == "halt", self._clock()))
+                return {"ok": True, "halted": sorted(self._halted)}
+        return {"ok": False, "error": f"unknown command {' '.join([command, *args])!r}; commands: status, "
+                                      f"kill-switch set|reset venue|FIRM, halt SYMBOL, resume SYMBOL"}
 
     def _mass_cancel(self, f: dict[str, str], ctx: SessionContext) -> None:
         translated = self._inbound.mass_cancel(f, ctx)

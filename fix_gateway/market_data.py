@@ -185,6 +185,11 @@ class MarketDataRenderer:
                              f"561={instrument.lot_size}{SOH}")
         return "".join(parts)
 
+    def security_status(self, change: InstrumentStatusChanged) -> str:
+        """SecurityStatus (f): 326 SecurityTradingStatus 2 (trading halt) or 3 (resume), in every version."""
+        return (f"35=f{SOH}55={change.symbol}{SOH}326={2 if change.halted else 3}{SOH}"
+                f"60={fix_timestamp(change.timestamp_ns)}{SOH}")
+
     def _reject(self, rejected: RequestRejected, version: FixVersion) -> str:
         text = f"35=Y{SOH}262={rejected.request_id}{SOH}"
         if rejected.reason.value:  # every code we use is in 4.2's 0-8, 4.4's and 5.0 SP2's lists
@@ -200,6 +205,15 @@ class ListSecurities:
     request_id: str
     request_type: str
     symbol: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentStatusChanged:
+    """An operator halted or resumed trading in a symbol: its subscribers get a SecurityStatus (f)."""
+
+    symbol: str
+    halted: bool
+    timestamp_ns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +328,10 @@ class MarketDataPublisher:
                     self._answered(item)
                 elif isinstance(item, ListSecurities):
                     self._list_securities(item)
+                elif isinstance(item, InstrumentStatusChanged):
+                    self._flush()  # the book as it stood when trading stopped goes out first
+                    for session in sorted(self.hub.sessions_for(item.symbol)):
+                        self._send(session, self._renderer.security_status(item))
                 else:
                     self._flush()  # earlier events reach existing subscribers before a new snapshot
                     if isinstance(item, DropSession):

@@ -40,6 +40,7 @@ CANCEL_TEXT = {
     CancelReason.REPLACED_BELOW_EXECUTED: "replace quantity at or below the executed quantity: rest cancelled",
     CancelReason.SESSION_DISCONNECTED: "cancelled on disconnect",
     CancelReason.VENUE_CLOSED: "cancelled: the venue is shutting down",
+    CancelReason.KILL_SWITCH: "cancelled by the exchange's kill switch",
 }
 
 

@@ -165,6 +165,10 @@ class MarketDataHub:
         """Sessions with a live subscription."""
         return {session for session, _ in self._feed_of}
 
+    def sessions_for(self, symbol: str) -> set[str]:
+        """Sessions with a live subscription that includes `symbol`."""
+        return {session for (session, _), feed in self._feed_of.items() if symbol in feed.request.symbols}
+
     # ------------------------------------------------------------------ internals
 
     def _subscribe(self, request: Subscribe) -> list[Publication]:

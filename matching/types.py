@@ -89,6 +89,7 @@ class CancelReason(FastEnum):
     REPLACED_BELOW_EXECUTED = "replaced_below_executed"  # replace quantity at or below CumQty
     SESSION_DISCONNECTED = "session_disconnected"  # cancel on disconnect
     VENUE_CLOSED = "venue_closed"  # the venue shut down
+    KILL_SWITCH = "kill_switch"  # an operator's kill switch for the firm or the whole venue
 
 
 class ReplyTo(FastEnum):

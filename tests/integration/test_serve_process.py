@@ -92,3 +92,22 @@ def test_a_broker_can_connect_to_a_running_fixex_serve_and_trade(tmp_path):
         process.send_signal(signal.SIGTERM)
         rest, _ = process.communicate(timeout=15)
     assert process.returncode == 0 and "stopped cleanly" in rest
+
+
+def test_fixex_admin_talks_to_a_running_serve_through_its_socket(tmp_path):
+    process = start("--config", config_on_port(tmp_path, free_port()), cwd=tmp_path)
+    try:
+        wait_for(process, "ready")
+        admin = [*FIXEX, "admin"]
+        status = subprocess.run([*admin, "status"], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+        assert status.returncode == 0, status.stderr
+        assert '"AAPL"' in status.stdout and '"kill_switches": []' in status.stdout
+        killed = subprocess.run([*admin, "kill-switch", "set", "venue"], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=30)
+        assert killed.returncode == 0 and '"venue"' in killed.stdout
+        bad = subprocess.run([*admin, "halt", "NOPE"], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+        assert bad.returncode == 1 and bad.stderr.strip().startswith("fixex: unknown symbol 'NOPE'")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert process.returncode == 0 and not (tmp_path / "var" / "admin.sock").exists()
