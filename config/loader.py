@@ -444,6 +444,13 @@ def _firm_list(value: Any, path: str) -> tuple[str, ...]:
     return tuple(_identifier(item, f"{path}[{index}]") for index, item in enumerate(value))
 
 
+def _symbol_list(value: Any, path: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        _fail(path, f"{_show(value)} must be a list of symbols, e.g. [TSLA, GOOG]")
+    return tuple(_text(r"[A-Z0-9._-]{1,16}", "allowed: a symbol from `instruments`")(item, f"{path}[{index}]")
+                 for index, item in enumerate(value))
+
+
 _PASSWORD_HASH = re.compile(r"scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+")
 _SESSION = {
     "role": _Field(_one_of(SESSION_ROLES), "order_entry"),
@@ -460,6 +467,8 @@ _RISK_LIMITS = {
     "price_collar_percent": _Field(_positive_decimal("10"), None),
     "credit_limit": _Field(_positive_decimal("50000000"), None),
     "max_position": _Field(_integer(1), None),
+    "restricted_symbols": _Field(_symbol_list, ()),
+    "market_orders": _Field(_boolean, True),
 }
 _RISK_OVERRIDE = {name: _Field(spec.read, None) for name, spec in _RISK_LIMITS.items()}
 _RISK = {
@@ -492,7 +501,7 @@ def _settings(document: dict, file: str) -> Settings:
     market_data = MarketDataSettings(**_section(document, "market_data", _MARKET_DATA))
     instruments = _instruments(document["instruments"])
     firms = _firms(document["firms"], fix.sender_comp_id)
-    risk = _risk(document.get("risk"), {firm.firm_id for firm in firms})
+    risk = _risk(document.get("risk"), {firm.firm_id for firm in firms}, {i.symbol for i in instruments})
     return Settings(
         source=file,
         venue=venue,
@@ -627,7 +636,7 @@ def _sessions(node: Any, path: str, firm_id: str) -> tuple[SessionSettings, ...]
     return tuple(sessions)
 
 
-def _risk(node: Any, firm_ids: set[str]) -> RiskSettings:
+def _risk(node: Any, firm_ids: set[str], symbols: set[str]) -> RiskSettings:
     values = _read_fields(node, "risk", _RISK, optional=True)
     defaults = RiskLimits(**_read_fields(values["defaults"], "risk.defaults", _RISK_LIMITS, optional=True))
     overrides_node = values["firms"]
@@ -647,6 +656,10 @@ def _risk(node: Any, firm_ids: set[str]) -> RiskSettings:
         overrides.append(RiskOverride(firm_id=firm_id, **_read_fields(entry, path, _RISK_OVERRIDE, optional=True)))
     for path, limits in [("risk.defaults", defaults)] + [
             (_key("risk.firms", o.firm_id), o.apply_to(defaults)) for o in overrides]:
+        for index, symbol in enumerate(limits.restricted_symbols):
+            if symbol not in symbols:
+                _fail(f"{path}.restricted_symbols[{index}]",
+                      f"{symbol!r} is not an instrument; instruments: {_listed(symbols)}")
         if limits.price_collar_percent is not None and limits.price_collar_percent > 100:
             _fail(f"{path}.price_collar_percent",
                   f"'{limits.price_collar_percent}' must be at most 100 (a percentage), e.g. \"10\"")

@@ -245,6 +245,10 @@ class RiskLimits:
     credit_limit: Decimal | None = None
     # The most a firm may be long or short in one symbol, counting every open order as filled. None: no limit.
     max_position: int | None = None
+    # Symbols the firm may not trade (compliance's restricted list); orders in them are rejected.
+    restricted_symbols: tuple[str, ...] = ()
+    # Whether the firm may send market orders (else they are rejected; limit orders only).
+    market_orders: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +263,8 @@ class RiskOverride:
     price_collar_percent: Decimal | None = None
     credit_limit: Decimal | None = None
     max_position: int | None = None
+    restricted_symbols: tuple[str, ...] | None = None
+    market_orders: bool | None = None
 
     def apply_to(self, defaults: RiskLimits) -> RiskLimits:
         return RiskLimits(**{

@@ -40,7 +40,8 @@ def build_order_limits(settings: Settings) -> OrderLimits:
     for firm in settings.firms:
         configured = settings.limits_for(firm.firm_id)
         limits[firm.firm_id] = FirmLimits(configured.max_order_quantity,
-                                          int(configured.max_order_notional * 10**decimals))
+                                          int(configured.max_order_notional * 10**decimals),
+                                          frozenset(configured.restricted_symbols), configured.market_orders)
     scale = {i.symbol: 10 ** (decimals - i.price_decimals) for i in settings.instruments}
     return OrderLimits(
         limits,

@@ -1,4 +1,5 @@
-"""Per-order limits: maximum quantity and maximum notional, per firm (from config).
+"""Per-order limits per firm (from config): restricted symbols, whether market orders are allowed,
+maximum quantity and maximum notional.
 
 Pure and O(1): no I/O, no clock. The gateway applies it inside the writer, before
 the order reaches the book; a breach becomes a recorded reject naming the limit.
@@ -10,13 +11,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Mapping
 
-from matching import OrderRejectReason, SubmitOrder
+from matching import OrderRejectReason, OrderType, SubmitOrder
 
 
 @dataclass(frozen=True, slots=True)
 class FirmLimits:
     max_order_quantity: int
     max_order_notional_units: int  # in price units x quantity, like the core's notionals
+    restricted_symbols: frozenset[str] = frozenset()
+    market_orders_allowed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,13 @@ class OrderLimits:
         limits = self._limits.get(order.firm)
         if limits is None:
             return None
+        if order.symbol in limits.restricted_symbols:
+            return LimitBreach(OrderRejectReason.OTHER,
+                               f"{order.symbol} is on the firm's restricted list (risk restricted_symbols)")
+        if not limits.market_orders_allowed and order.order_type in (OrderType.MARKET, OrderType.STOP):
+            return LimitBreach(OrderRejectReason.UNSUPPORTED_ORDER_CHARACTERISTIC,
+                               "market orders (and stops that become them) are not allowed for this firm; send "
+                               "a limit or stop-limit order (risk market_orders)")
         if order.quantity > limits.max_order_quantity:
             return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
                                f"order quantity {order.quantity} exceeds the firm's limit of "

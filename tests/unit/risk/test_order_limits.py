@@ -35,3 +35,23 @@ def test_a_market_order_is_valued_at_the_reference_price():
     limits = build_order_limits(settings)  # AAPL's reference price is 190.00
     assert limits.check(order(5, None, OrderType.MARKET)) is None  # 5 x 190 = 950
     assert limits.check(order(6, None, OrderType.MARKET)).reason is OrderRejectReason.EXCEEDS_LIMIT
+
+
+def with_override(**kw):
+    override = (RiskOverride("FIRM_A", **kw),)
+    return dataclasses.replace(SETTINGS, risk=dataclasses.replace(SETTINGS.risk, firm_overrides=override))
+
+
+def test_an_order_in_a_symbol_on_the_firms_restricted_list_is_refused_and_other_firms_are_not():
+    limits = build_order_limits(with_override(restricted_symbols=("TSLA",)))
+    breach = limits.check(order(1, 2_500_000, symbol="TSLA"))
+    assert breach.reason is OrderRejectReason.OTHER and "restricted list" in breach.text
+    assert limits.check(order(1, 2_500_000, symbol="TSLA", firm="FIRM_B")) is None
+    assert limits.check(order(1, 1_900_000)) is None
+
+
+def test_a_firm_without_market_orders_may_send_limits_but_not_market_or_stop_orders():
+    limits = build_order_limits(with_override(market_orders=False))
+    assert limits.check(order(1, None, OrderType.MARKET)).reason is OrderRejectReason.UNSUPPORTED_ORDER_CHARACTERISTIC
+    assert limits.check(order(1, None, OrderType.STOP)) is not None
+    assert limits.check(order(1, 1_900_000)) is None
