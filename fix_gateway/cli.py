@@ -43,10 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     admin = commands.add_parser(
         "admin", help="operate a running exchange: status, kill switches, halts",
         description="Send one command to a running `fixex serve` through its admin socket and print the answer.",
-        epilog="commands: status | kill-switch set|reset venue|FIRM | halt SYMBOL | resume SYMBOL")
+        epilog="commands: status | kill-switch set|reset venue|FIRM | halt SYMBOL | resume SYMBOL | reload-risk")
     admin.add_argument("--socket", default="var/admin.sock",
                        help="the exchange's admin socket (default: %(default)s, relative to where it runs)")
-    admin.add_argument("admin_command", metavar="COMMAND", choices=["status", "kill-switch", "halt", "resume"])
+    admin.add_argument("admin_command", metavar="COMMAND", choices=["status", "kill-switch", "halt", "resume",
+                                                                     "reload-risk"])
     admin.add_argument("admin_args", metavar="ARG", nargs="*")
     admin.set_defaults(run=_admin)
 

@@ -26,7 +26,7 @@ from typing import Callable
 
 import quickfix as fix
 
-from config import Settings
+from config import ConfigError, Settings, load_settings
 from fix_gateway.admin import AdminServer
 from fix_gateway.auth import verify_password
 from fix_gateway.inbound import Inbound, Refusal, SessionContext, parse
@@ -87,15 +87,11 @@ class Gateway(fix.Application):
         start = clock() // 1000
         self.engine: MatchingEngine = build_engine(settings, clock, first_sequence=start, first_order_id=start)
         self.lock = threading.Lock()
-        self._limits = build_order_limits(settings)
         self._exposure = build_firm_exposure(settings)
         instruments = {i.symbol: i for i in settings.instruments}
         self._inbound = Inbound(instruments, settings.venue.trading_day_end)
         self._outbound = Outbound(instruments)
-        self._collars = PriceCollars(
-            {f.firm_id: Fraction(settings.limits_for(f.firm_id).price_collar_percent) for f in settings.firms
-             if settings.limits_for(f.firm_id).price_collar_percent is not None},
-            {i.symbol: i.reference_price_units for i in settings.instruments}, self._outbound.price)
+        self._set_risk_limits(settings)
         self._books = {symbol: self.engine.book(symbol) for symbol in self.engine.symbols}
         self._market_data = MarketDataPublisher(
             MarketDataHub(instruments), MarketDataRenderer(instruments, self._outbound), self._send_with_groups,
@@ -137,9 +133,8 @@ class Gateway(fix.Application):
         self._admin = AdminServer(Path(admin_socket) if admin_socket is not None else
                                   Path("var") / "admin.sock" if self._work_dir == Path(".") else
                                   self._work_dir / "var" / "admin.sock", self.admin)
-        self._throttles = {
-            comp_id: SessionThrottle(ThrottleLimits(limits.max_messages_per_second, limits.logout_messages_per_second))
-            for comp_id, limits in ((c, settings.limits_for(ctx.firm)) for c, ctx in self._contexts.items())}
+        self._throttles = {comp_id: SessionThrottle(self._throttle_limits(settings, ctx.firm))
+                           for comp_id, ctx in self._contexts.items()}
         self._stopping = threading.Event()
         self._timers: threading.Thread | None = None
         self._next_day_end_ns = _next_day_end_ns(clock(), settings.venue.trading_day_end)
@@ -384,6 +379,33 @@ class Gateway(fix.Application):
                                       breach.reason, breach.text)
         self._process(command, request, ctx.comp_id)
 
+    def _set_risk_limits(self, settings: Settings) -> None:
+        """Order limits and price collars from `settings` (at start, and on the operator's reload)."""
+        self._limits = build_order_limits(settings)
+        self._collars = PriceCollars(
+            {f.firm_id: Fraction(settings.limits_for(f.firm_id).price_collar_percent) for f in settings.firms
+             if settings.limits_for(f.firm_id).price_collar_percent is not None},
+            {i.symbol: i.reference_price_units for i in settings.instruments}, self._outbound.price)
+
+    @staticmethod
+    def _throttle_limits(settings: Settings, firm: str) -> ThrottleLimits:
+        limits = settings.limits_for(firm)
+        return ThrottleLimits(limits.max_messages_per_second, limits.logout_messages_per_second)
+
+    def _reload_risk(self) -> dict:
+        """Read the config file again and apply its risk section; anything else in it waits for a restart."""
+        try:
+            fresh = load_settings(self.settings.source)
+        except (ConfigError, OSError) as error:
+            return {"ok": False, "error": f"risk limits not reloaded: {error}"}
+        self.settings = dataclasses.replace(self.settings, risk=fresh.risk)
+        self._set_risk_limits(self.settings)
+        self._exposure.set_limits(build_firm_exposure(self.settings).limits)
+        for comp_id, throttle in self._throttles.items():
+            throttle.limits = self._throttle_limits(self.settings, self._contexts[comp_id].firm)
+        log.warning("risk limits reloaded from %s", self.settings.source)
+        return {"ok": True, "reloaded": self.settings.source}
+
     def _trading_refusal(self, order: SubmitOrder) -> LimitBreach | None:
         if VENUE in self._kill_switches or order.firm in self._kill_switches:
             scope = "the venue" if VENUE in self._kill_switches else f"firm {order.firm}"
@@ -400,6 +422,8 @@ class Gateway(fix.Application):
         """One operator command (from the admin socket), executed by the writer."""
         firms = sorted(f.firm_id for f in self.settings.firms)
         with self.lock:
+            if command == "reload-risk" and not args:
+                return self._reload_risk()
             if command == "status" and not args:
                 return {"ok": True, "sessions": {c: {"role": r, "logged_on": self.logged_on(c)}
                                                  for c, r in self._roles.items()},
@@ -438,7 +462,7 @@ class Gateway(fix.Application):
                 self._market_data.request(InstrumentStatusChanged(symbol, command == "halt", self._clock()))
                 return {"ok": True, "halted": sorted(self._halted)}
         return {"ok": False, "error": f"unknown command {' '.join([command, *args])!r}; commands: status, "
-                                      f"kill-switch set|reset venue|FIRM, halt SYMBOL, resume SYMBOL"}
+                                      f"kill-switch set|reset venue|FIRM, halt SYMBOL, resume SYMBOL, reload-risk"}
 
     def _mass_cancel(self, f: dict[str, str], ctx: SessionContext) -> None:
         translated = self._inbound.mass_cancel(f, ctx)

@@ -68,6 +68,14 @@ class FirmExposure:
 
     # ------------------------------------------------------------------ state
 
+    @property
+    def limits(self) -> dict[str, ExposureLimits]:
+        return dict(self._limits)
+
+    def set_limits(self, limits: Mapping[str, ExposureLimits]) -> None:
+        """New limits (the operator reloaded them); what the firms have at stake is kept."""
+        self._limits = dict(limits)
+
     def firm(self, firm_id: str) -> _Firm:
         state = self._firms.get(firm_id)
         if state is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 
+from pathlib import Path
+
 import pytest
 
 from fix_gateway.admin import admin_request
@@ -71,3 +73,24 @@ def test_a_halt_refuses_new_orders_with_103_2_accepts_cancels_and_tells_subscrib
 def test_a_bad_admin_command_gets_one_clear_error(admin, args, words):
     answer = admin(*args)
     assert answer["ok"] is False and words in answer["error"]
+
+
+def test_reload_risk_applies_the_config_files_new_limits_and_a_bad_file_changes_nothing(make_venue):
+    config_text = (Path(__file__).resolve().parents[2] / "config" / "exchange.yaml").read_text()
+    venue = make_venue(config_text)
+    config = Path(venue.settings.source)
+    broker = venue.client("BROKER1", "FIX.4.4")
+    broker.new_order("I1", "1", 10, "200.00", symbol="IBM")
+    assert broker.next("8")["150"] == "0"
+    config.write_text(config_text.replace("    max_messages_per_second: 500",
+                                          "    max_messages_per_second: 500\n    restricted_symbols: [IBM]"))
+    reload = admin_request(venue.gateway._admin.path, "reload-risk", [])
+    assert reload == {"ok": True, "reloaded": str(config)}
+    broker.new_order("I2", "1", 10, "200.00", symbol="IBM")
+    refused = broker.next("8")
+    assert refused["150"] == "8" and "restricted list" in refused["58"]
+    config.write_text(config_text.replace("max_messages_per_second: 500", "max_messages_per_second: lots"))
+    failed = admin_request(venue.gateway._admin.path, "reload-risk", [])
+    assert failed["ok"] is False and "max_messages_per_second" in failed["error"]
+    broker.new_order("I3", "1", 10, "200.00", symbol="IBM")
+    assert broker.next("8")["150"] == "8"  # the last good limits still apply
