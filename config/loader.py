@@ -467,6 +467,7 @@ _RISK_LIMITS = {
     "price_collar_percent": _Field(_positive_decimal("10"), None),
     "credit_limit": _Field(_positive_decimal("50000000"), None),
     "max_position": _Field(_integer(1), None),
+    "max_daily_loss": _Field(_positive_decimal("250000"), None),
     "restricted_symbols": _Field(_symbol_list, ()),
     "market_orders": _Field(_boolean, True),
 }

@@ -245,6 +245,8 @@ class RiskLimits:
     credit_limit: Decimal | None = None
     # The most a firm may be long or short in one symbol, counting every open order as filled. None: no limit.
     max_position: int | None = None
+    # Loss today (trades today, positions marked to the last trade) beyond which new orders are refused.
+    max_daily_loss: Decimal | None = None
     # Symbols the firm may not trade (compliance's restricted list); orders in them are rejected.
     restricted_symbols: tuple[str, ...] = ()
     # Whether the firm may send market orders (else they are rejected; limit orders only).
@@ -263,6 +265,7 @@ class RiskOverride:
     price_collar_percent: Decimal | None = None
     credit_limit: Decimal | None = None
     max_position: int | None = None
+    max_daily_loss: Decimal | None = None
     restricted_symbols: tuple[str, ...] | None = None
     market_orders: bool | None = None
 

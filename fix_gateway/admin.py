@@ -38,20 +38,25 @@ class AdminServer:
         self._thread.start()
 
     def stop(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
+        listening, self._socket = self._socket, None
+        if listening is not None:
+            try:  # wakes the accept() below at once: close() alone does not on Linux
+                listening.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            listening.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
         if self.path.exists():
             self.path.unlink()
 
     def _serve(self) -> None:
+        listening = self._socket
         while self._socket is not None:
             try:
-                connection, _ = self._socket.accept()
+                connection, _ = listening.accept()
             except OSError:
-                return  # closed by stop()
+                return  # shut down by stop()
             with connection:
                 connection.settimeout(5)
                 try:

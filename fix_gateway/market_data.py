@@ -13,6 +13,7 @@ body by tag and scrambles the groups.
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import logging
 import queue
@@ -411,8 +412,13 @@ class MarketDataPublisher:
             self._send_admin(session, f"35=1{SOH}112={probe_id}{SOH}")
 
 
+@functools.lru_cache(maxsize=None)
 def dictionaries_for(begin_string: str, transport: str | None, application: str | None):
-    """The QuickFIX DataDictionary objects that frame a message with groups for this session."""
+    """The QuickFIX DataDictionary objects that frame a message with groups for this session.
+
+    Loaded once per process and shared (QuickFIX only reads them): the 5.0 SP2 dictionary
+    takes about a second and tens of megabytes to load.
+    """
     from fix_gateway.gateway import shipped_dictionary
 
     if begin_string == "FIXT.1.1":
@@ -420,4 +426,3 @@ def dictionaries_for(begin_string: str, transport: str | None, application: str 
                 fix.DataDictionary(str(shipped_dictionary(application or "FIX50SP2.xml"))))
     name = {"FIX.4.2": "FIX42.xml", "FIX.4.4": "FIX44.xml"}[begin_string]
     return (fix.DataDictionary(str(shipped_dictionary(name))),)
-

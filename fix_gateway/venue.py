@@ -58,9 +58,10 @@ def build_firm_exposure(settings: Settings) -> FirmExposure:
     limits = {}
     for firm in settings.firms:
         configured = settings.limits_for(firm.firm_id)
-        if configured.credit_limit is not None or configured.max_position is not None:
+        if any(v is not None for v in (configured.credit_limit, configured.max_position, configured.max_daily_loss)):
             credit = int(configured.credit_limit * 10**decimals) if configured.credit_limit is not None else None
-            limits[firm.firm_id] = ExposureLimits(credit, configured.max_position)
+            loss = int(configured.max_daily_loss * 10**decimals) if configured.max_daily_loss is not None else None
+            limits[firm.firm_id] = ExposureLimits(credit, configured.max_position, loss)
 
     def currency(units: int) -> str:
         return format((Decimal(units) / 10**decimals).quantize(Decimal(1).scaleb(-min(decimals, 2))), ",f")

@@ -6,7 +6,9 @@ notional it executed today is its credit usage; per firm and symbol: its net
 position (bought minus sold) and the quantity its open buys and sells could add.
 
 A new order is refused if it could take the firm past its credit limit, or its
-position past the long or short limit should every open order on that side fill.
+position past the long or short limit should every open order on that side fill,
+or while the firm's loss today (what its trades today earned or lost, with every
+position marked to the symbol's last trade price) is beyond its daily loss limit.
 Crossing 80% of a credit limit raises an alert once per firm per day.
 
 Pure and exact: integer units in, no clock, no I/O. All notionals are in one unit
@@ -34,6 +36,7 @@ ALERT_FRACTION_PERCENT = 80
 class ExposureLimits:
     credit_units: int | None  # None: no credit limit
     max_position: int | None  # None: no position limit; else the most the firm may be long or short
+    max_daily_loss_units: int | None = None  # None: no loss limit
 
 
 @dataclass(slots=True)
@@ -53,6 +56,9 @@ class _Firm:
     open_buys: dict[str, int] = field(default_factory=dict)
     open_sells: dict[str, int] = field(default_factory=dict)
     alerted: bool = False
+    cash_today: int = 0  # sells minus buys since the day began
+    positions_at_open: dict[str, int] = field(default_factory=dict)
+    marks_at_open: dict[str, int] = field(default_factory=dict)
 
 
 class FirmExposure:
@@ -64,6 +70,7 @@ class FirmExposure:
         self._format = format_notional  # common units -> text in currency
         self._firms: dict[str, _Firm] = {}
         self._orders: dict[int, _OpenOrder] = {}
+        self._marks: dict[str, int] = {}  # last trade price per symbol, common unit
         self.alerts: list[str] = []
 
     # ------------------------------------------------------------------ state
@@ -89,6 +96,17 @@ class FirmExposure:
     def position(self, firm_id: str, symbol: str) -> int:
         return self.firm(firm_id).positions.get(symbol, 0)
 
+    def _mark(self, symbol: str) -> int:
+        return self._marks.get(symbol, self._reference.get(symbol, 0))
+
+    def profit_today(self, firm_id: str) -> int:
+        """Realized and unrealized P&L since the day began, positions marked to the last trade."""
+        state = self.firm(firm_id)
+        now = sum(quantity * self._mark(symbol) for symbol, quantity in state.positions.items())
+        then = sum(quantity * state.marks_at_open.get(symbol, self._mark(symbol))
+                   for symbol, quantity in state.positions_at_open.items())
+        return state.cash_today + now - then
+
     def apply(self, events: Iterable[Event]) -> None:
         for event in events:
             kind = type(event)
@@ -97,8 +115,11 @@ class FirmExposure:
                 self._open(event.order_id, event.firm, event.symbol, event.side, price, event.quantity)
             elif kind is OrderFilled:
                 state = self.firm(event.firm)
-                notional = event.last_price * self._scale.get(event.symbol, 1) * event.last_quantity
+                price = event.last_price * self._scale.get(event.symbol, 1)
+                notional = price * event.last_quantity
                 state.executed_notional += notional
+                state.cash_today += -notional if event.side is Side.BUY else notional
+                self._marks[event.symbol] = price
                 signed = event.last_quantity if event.side is Side.BUY else -event.last_quantity
                 state.positions[event.symbol] = state.positions.get(event.symbol, 0) + signed
                 self._set_leaves(event.order_id, event.leaves_quantity)
@@ -125,6 +146,9 @@ class FirmExposure:
         for state in self._firms.values():
             state.executed_notional = 0
             state.alerted = False
+            state.cash_today = 0
+            state.positions_at_open = dict(state.positions)
+            state.marks_at_open = {symbol: self._mark(symbol) for symbol in state.positions}
 
     def _open(self, order_id: int, firm: str, symbol: str, side: Side, price: int | None, leaves: int) -> None:
         common = price * self._scale.get(symbol, 1) if price is not None else self._reference.get(symbol, 0)
@@ -165,6 +189,13 @@ class FirmExposure:
         if limits is None:
             return None
         state = self.firm(order.firm)
+        if limits.max_daily_loss_units is not None:
+            loss = -self.profit_today(order.firm)
+            if loss > limits.max_daily_loss_units:
+                return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
+                                   f"daily loss: the firm has lost {self._format(loss)} today (positions marked to "
+                                   f"the last trade), beyond its limit of {self._format(limits.max_daily_loss_units)}"
+                                   f" (risk max_daily_loss); new orders are refused")
         if limits.credit_units is not None:
             own = order.price if order.price is not None else order.stop_price
             price = own * self._scale.get(order.symbol, 1) if own is not None else self._reference.get(order.symbol, 0)

@@ -18,6 +18,7 @@ from pathlib import Path
 import quickfix as fix
 
 from fix_gateway.gateway import shipped_dictionary
+from fix_gateway.market_data import dictionaries_for
 
 SOH = "\x01"
 VERSION = {
@@ -166,9 +167,7 @@ class FixClient(fix.Application):
         """Like send, framed against the data dictionary so repeating groups stay in order."""
         body = "".join(f"{tag}={value}{SOH}" for tag, value in fields if value is not None)
         if self._dictionaries is None:  # loaded on first use: the 5.0 SP2 dictionary takes a while
-            names = ("FIXT11.xml", "FIX50SP2.xml") if self.appl_ver_id else (
-                self.begin_string.replace(".", "") + ".xml",)
-            self._dictionaries = tuple(fix.DataDictionary(str(shipped_dictionary(n))) for n in names)
+            self._dictionaries = dictionaries_for(self.begin_string, None, None)
         message = fix.Message()
         message.setString(f"8={self.begin_string}{SOH}9=0{SOH}35={msg_type}{SOH}{body}10=000{SOH}", False,
                           *self._dictionaries)

@@ -197,8 +197,8 @@ SECTION_KEYS = {
     "firms.FIRM_A": "self_trade_prevention, sessions",
     "firms.FIRM_A.sessions.BROKER1": "cancel_on_disconnect, drop_copy_firms, market_data, password_hash, role",
     "risk": "defaults, firms",
-    "risk.defaults": "credit_limit, logout_messages_per_second, market_orders, max_messages_per_second, max_order_notional, max_order_quantity, max_position, price_collar_percent, restricted_symbols",
-    "risk.firms.FIRM_A": "credit_limit, logout_messages_per_second, market_orders, max_messages_per_second, max_order_notional, max_order_quantity, max_position, price_collar_percent, restricted_symbols",
+    "risk.defaults": "credit_limit, logout_messages_per_second, market_orders, max_daily_loss, max_messages_per_second, max_order_notional, max_order_quantity, max_position, price_collar_percent, restricted_symbols",
+    "risk.firms.FIRM_A": "credit_limit, logout_messages_per_second, market_orders, max_daily_loss, max_messages_per_second, max_order_notional, max_order_quantity, max_position, price_collar_percent, restricted_symbols",
 }
 
 
@@ -256,7 +256,7 @@ WRONG_SHAPES = [
     ("firms.FIRM_A.sessions", {}, "with at least one session"),
     ("firms.FIRM_A.sessions", ["BROKER1"], "must be a mapping of session CompID to session settings"),
     ("venue", ["FIXEX"], "must be a mapping; allowed keys: name, trading_day_end"),
-    ("risk.defaults", 5, "must be a mapping; allowed keys: credit_limit, logout_messages_per_second, market_orders, max_messages_per_second, max_order_notional, max_order_quantity, max_position, price_collar_percent, restricted_symbols"),
+    ("risk.defaults", 5, "must be a mapping; allowed keys: credit_limit, logout_messages_per_second, market_orders, max_daily_loss, max_messages_per_second, max_order_notional, max_order_quantity, max_position, price_collar_percent, restricted_symbols"),
     ("risk.firms", ["FIRM_A"], "must be a mapping of firm id to limit overrides"),
 ]
 

@@ -105,3 +105,21 @@ def test_a_market_order_is_priced_at_the_reference_and_releases_its_credit_when_
 def test_firms_without_limits_are_never_refused():
     desk = Desk(credit=1)
     assert isinstance(desk.order("B", Side.BUY, 1_000_000, 100), list)
+
+
+def test_a_firm_that_has_lost_more_than_its_daily_limit_may_send_no_new_orders_until_the_next_day():
+    engine = MatchingEngine([Instrument("AAPL", tick_size=1, lot_size=1)], clock=lambda: 1)
+    exposure = FirmExposure({"A": ExposureLimits(None, None, 1_000), "B": ExposureLimits(None, None)},
+                            {"AAPL": 100}, {"AAPL": 1}, lambda units: str(units))
+    desk = Desk.__new__(Desk)
+    desk.engine, desk.exposure, desk.count = engine, exposure, 0
+    desk.order("B", Side.SELL, 100, 100)
+    desk.order("A", Side.BUY, 100, 100)  # A long 100 at 100
+    desk.order("C", Side.SELL, 1, 89)
+    desk.order("B", Side.BUY, 1, 89)  # the market now trades at 89: A is down 1,100
+    assert exposure.profit_today("A") == -1_100
+    breach = desk.order("A", Side.SELL, 10, 89)
+    assert breach is not None and "daily loss" in breach.text and "1100" in breach.text
+    exposure.end_trading_day()  # a new day starts from today's marks
+    assert exposure.profit_today("A") == 0
+    assert isinstance(desk.order("A", Side.SELL, 10, 95), list)
