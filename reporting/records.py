@@ -86,13 +86,20 @@ class AuditRecord:
     last_quantity: int | None = None
     reason_code: int | None = None
     text: str | None = None
+    # Executions only: "maker" (the resting side) or "taker", and the fee charged for it in the
+    # instrument's currency as decimal text (negative: a rebate), from the firm's fee tier.
+    liquidity: str | None = None
+    fee: str | None = None
+    # The input journal entry (reporting.command_journal) whose command caused this record.
+    command_seq: int | None = None
     # JSON-native values only (no floats, no tuples) so a record survives the journal unchanged.
     detail: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 _RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(AuditRecord))
 # Event fields that have a column of the same name; everything else goes to `detail`.
-_COLUMNS_FROM_EVENTS = frozenset(_RECORD_FIELDS) - {"kind", "exec_id", "reason_code", "detail"}
+_COLUMNS_FROM_EVENTS = frozenset(_RECORD_FIELDS) - {"kind", "exec_id", "reason_code", "detail", "liquidity", "fee",
+                                                    "command_seq"}
 
 # Every event class must be listed: an unlisted (new) class is refused loudly rather
 # than audited under a guessed name.

@@ -103,12 +103,17 @@ audit_events = Table(
     Column("last_quantity", BigInteger),
     Column("reason_code", Integer),
     Column("text", Text),
+    Column("liquidity", String(8)),  # executions: maker / taker
+    Column("fee", _Price),  # executions: in the instrument's currency; negative is a rebate
+    Column("command_seq", BigInteger),  # the input journal entry that caused this row
     Column("detail", Text, nullable=False),  # canonical JSON object
     *_chain_columns(),
     Index("ix_audit_events_symbol_timestamp", "symbol", "timestamp"),
     Index("ix_audit_events_firm_timestamp", "firm", "timestamp"),
     Index("ix_audit_events_order_id", "order_id"),
     Index("ix_audit_events_kind", "kind"),
+    Index("ix_audit_events_timestamp", "timestamp"),
+    Index("ix_audit_events_trade_id", "trade_id"),
 )
 
 fix_messages = Table(
