@@ -23,12 +23,16 @@ from .settings import (
     DEFAULT_LOGOUT_MESSAGES_PER_SECOND,
     DEFAULT_MAX_MESSAGES_PER_SECOND,
     DEFAULT_MAX_ORDER_NOTIONAL,
+    DEFAULT_FEE_TIERS,
     DEFAULT_MAX_ORDER_QUANTITY,
     JOURNAL_FSYNC_POLICIES,
+    MAX_FEE_BPS,
     PRICE_BAND_TIERS,
     SELF_TRADE_PREVENTION_MODES,
     SESSION_ROLES,
     DatabaseSettings,
+    FeeSettings,
+    FeeTier,
     FirmSettings,
     FixSettings,
     InstrumentSettings,
@@ -332,6 +336,26 @@ def _positive_decimal(example: str) -> _Reader:
     return read
 
 
+_MAX_BPS_PLACES = 4
+
+
+def _basis_points(value: Any, path: str) -> Decimal:
+    """A fee rate in basis points, -MAX_FEE_BPS..MAX_FEE_BPS, at most 4 decimal places; negative is a rebate."""
+    wanted = (f'must be a decimal number of basis points from -{MAX_FEE_BPS} to {MAX_FEE_BPS}, e.g. "0.30" '
+              "(negative: a rebate)")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        _fail(path, f"{_show(value)} {wanted}")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        _fail(path, f"{_show(value)} {wanted}")
+    if not number.is_finite() or abs(number) > MAX_FEE_BPS:
+        _fail(path, f"{_show(value)} {wanted}")
+    if _decimal_places(number) > _MAX_BPS_PLACES:
+        _fail(path, f"{_show(value)} has too many decimal places; at most {_MAX_BPS_PLACES} are allowed")
+    return number
+
+
 def _boolean(value: Any, path: str) -> bool:
     if not isinstance(value, bool):
         _fail(path, f"{_show(value)} must be true or false (without quotes)")
@@ -427,9 +451,11 @@ _INSTRUMENT = {
     "price_band_tier": _Field(_one_of(PRICE_BAND_TIERS)),
     "price_decimals": _Field(_integer(0, 9), 4),
 }
+_fee_tier_name = _text(r"[A-Za-z0-9_.-]{1,32}", "allowed: 1 to 32 characters from A-Z, a-z, 0-9, '.', '_', '-'")
 _FIRM = {
     "self_trade_prevention": _Field(_one_of(SELF_TRADE_PREVENTION_MODES), "cancel_resting"),
     "sessions": _Field(_raw),  # checked by _sessions, which needs the firm id
+    "fee_tier": _Field(_fee_tier_name, None),  # checked against fees.tiers by _fees
 }
 def _password_hash(value: Any, path: str) -> str:
     if not isinstance(value, str) or not _PASSWORD_HASH.fullmatch(value):
@@ -476,8 +502,16 @@ _RISK = {
     "defaults": _Field(_raw, None),  # checked by _risk
     "firms": _Field(_raw, None),
 }
+_FEES = {
+    "tiers": _Field(_raw, None),  # checked by _fees
+    "default_tier": _Field(_fee_tier_name, None),
+}
+_FEE_TIER = {
+    "maker_bps": _Field(_basis_points),
+    "taker_bps": _Field(_basis_points),
+}
 _TOP_LEVEL = frozenset({"venue", "fix", "metrics", "database", "journal", "market_data", "instruments", "firms",
-                        "risk"})
+                        "risk", "fees"})
 _REQUIRED_TOP_LEVEL = ("instruments", "firms")
 
 
@@ -503,6 +537,7 @@ def _settings(document: dict, file: str) -> Settings:
     instruments = _instruments(document["instruments"])
     firms = _firms(document["firms"], fix.sender_comp_id)
     risk = _risk(document.get("risk"), {firm.firm_id for firm in firms}, {i.symbol for i in instruments})
+    fees = _fees(document.get("fees"), firms)
     return Settings(
         source=file,
         venue=venue,
@@ -514,6 +549,7 @@ def _settings(document: dict, file: str) -> Settings:
         instruments=instruments,
         firms=firms,
         risk=risk,
+        fees=fees,
     )
 
 
@@ -669,3 +705,33 @@ def _risk(node: Any, firm_ids: set[str], symbols: set[str]) -> RiskSettings:
                   f"{limits.logout_messages_per_second} is below max_messages_per_second "
                   f"({limits.max_messages_per_second}): a session must be refused before it is logged out")
     return RiskSettings(defaults=defaults, firm_overrides=tuple(overrides))
+
+
+def _fees(node: Any, firms: tuple[FirmSettings, ...]) -> FeeSettings:
+    values = _read_fields(node, "fees", _FEES, optional=True)
+    tiers_node = values["tiers"]
+    if tiers_node is None:
+        tiers = DEFAULT_FEE_TIERS
+    else:
+        if not isinstance(tiers_node, dict) or not tiers_node:
+            _fail("fees.tiers", f"{_show(tiers_node)} must be a mapping of tier name to rates with at least one "
+                                f"tier (each with keys: {_listed(_FEE_TIER)}), e.g. "
+                                '{standard: {maker_bps: "-0.20", taker_bps: "0.30"}}')
+        tiers = tuple(
+            FeeTier(name=_fee_tier_name(name, _key("fees.tiers", name)),
+                    **_read_fields(entry, _key("fees.tiers", name), _FEE_TIER))
+            for name, entry in tiers_node.items())
+    names = [tier.name for tier in tiers]
+    default_tier = values["default_tier"]
+    if default_tier is None:
+        default_tier = "standard"
+        if default_tier not in names:
+            _fail("fees.default_tier", f"required when fees.tiers has no tier named 'standard'; "
+                                       f"allowed tiers: {_listed(names)}")
+    elif default_tier not in names:
+        _fail("fees.default_tier", f"unknown fee tier {default_tier!r}; allowed tiers: {_listed(names)}")
+    for firm in firms:
+        if firm.fee_tier is not None and firm.fee_tier not in names:
+            _fail(_key(_key("firms", firm.firm_id), "fee_tier"),
+                  f"unknown fee tier {firm.fee_tier!r}; allowed tiers (defined under fees.tiers): {_listed(names)}")
+    return FeeSettings(tiers=tiers, default_tier=default_tier)

@@ -18,12 +18,16 @@ from decimal import Decimal
 
 __all__ = [
     "DEFAULT_MAX_ORDER_NOTIONAL",
+    "DEFAULT_FEE_TIERS",
     "DEFAULT_MAX_ORDER_QUANTITY",
     "JOURNAL_FSYNC_POLICIES",
+    "MAX_FEE_BPS",
     "PRICE_BAND_TIERS",
     "SELF_TRADE_PREVENTION_MODES",
     "SESSION_ROLES",
     "DatabaseSettings",
+    "FeeSettings",
+    "FeeTier",
     "FirmSettings",
     "FixSettings",
     "InstrumentSettings",
@@ -49,6 +53,9 @@ SESSION_ROLES: tuple[str, ...] = ("order_entry", "market_data", "drop_copy")
 PRICE_BAND_TIERS: tuple[int, ...] = (1, 2)
 # When the audit journal fsyncs: every append, every group_commit_ms (group commit), or never (the OS decides).
 JOURNAL_FSYNC_POLICIES: tuple[str, ...] = ("always", "group", "os")
+
+# A fee rate beyond this many basis points (1%) either way is taken for a typing mistake.
+MAX_FEE_BPS = Decimal(100)
 
 DEFAULT_MAX_ORDER_QUANTITY = 1_000_000
 DEFAULT_MAX_ORDER_NOTIONAL = Decimal("1000000000")
@@ -228,6 +235,44 @@ class FirmSettings:
     firm_id: str
     self_trade_prevention: str = "cancel_resting"
     sessions: tuple[SessionSettings, ...] = ()
+    fee_tier: str | None = None  # a tier of FeeSettings; None: FeeSettings.default_tier
+
+
+@dataclass(frozen=True, slots=True)
+class FeeTier:
+    """What a firm in this tier pays per execution, in basis points of the notional; negative is a rebate.
+
+    The maker is the resting order's side of a trade (it added liquidity), the taker the
+    aggressing order's side (it removed liquidity).
+    """
+
+    name: str
+    maker_bps: Decimal
+    taker_bps: Decimal
+
+
+DEFAULT_FEE_TIERS: tuple[FeeTier, ...] = (FeeTier("standard", Decimal("-0.20"), Decimal("0.30")),)
+
+
+@dataclass(frozen=True, slots=True)
+class FeeSettings:
+    tiers: tuple[FeeTier, ...] = DEFAULT_FEE_TIERS
+    default_tier: str = "standard"  # the tier of every firm that names none
+    _tier_by_name: dict[str, FeeTier] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_tier_by_name", _index(self.tiers, "name", "fee tier"))
+        if self.default_tier not in self._tier_by_name:
+            raise ValueError(f"default fee tier {self.default_tier!r} is not one of the tiers "
+                             f"({', '.join(sorted(self._tier_by_name))})")
+
+    @property
+    def tier_names(self) -> tuple[str, ...]:
+        return tuple(self._tier_by_name)
+
+    def tier(self, name: str) -> FeeTier:
+        """The tier with this name; KeyError if there is none."""
+        return self._tier_by_name[name]
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +355,7 @@ class Settings:
     risk: RiskSettings = field(default_factory=RiskSettings)
     journal: JournalSettings = field(default_factory=JournalSettings)  # last: keeps positional construction working
     market_data: MarketDataSettings = field(default_factory=MarketDataSettings)
+    fees: FeeSettings = field(default_factory=FeeSettings)
     # Lookup indexes, built once; not part of equality, hashing or repr.
     _instrument_by_symbol: dict[str, InstrumentSettings] = field(
         init=False, repr=False, compare=False, hash=False
@@ -338,6 +384,9 @@ class Settings:
                         f"session {session.comp_id!r} says firm {session.firm_id!r} "
                         f"but is listed under firm {firm.firm_id!r}"
                     )
+            if firm.fee_tier is not None and firm.fee_tier not in self.fees.tier_names:
+                raise ValueError(f"firm {firm.firm_id!r} names fee tier {firm.fee_tier!r}, which is not one of "
+                                 f"the fee tiers ({', '.join(sorted(self.fees.tier_names))})")
 
     @property
     def sessions(self) -> tuple[SessionSettings, ...]:
@@ -356,6 +405,12 @@ class Settings:
 
     def firm_of_session(self, comp_id: str) -> FirmSettings:
         return self._firm_by_id[self._session_by_comp_id[comp_id].firm_id]
+
+    def fee_tier_for(self, firm_id: str) -> FeeTier:
+        """The firm's fee tier: its own, else the default tier (also for a firm not in the config)."""
+        firm = self._firm_by_id.get(firm_id)
+        name = firm.fee_tier if firm is not None and firm.fee_tier is not None else self.fees.default_tier
+        return self.fees.tier(name)
 
     def limits_for(self, firm_id: str) -> RiskLimits:
         """The firm's risk limits: defaults merged with its overrides. KeyError for an unknown firm."""

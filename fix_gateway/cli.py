@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import time
@@ -16,8 +17,10 @@ from pathlib import Path
 import quickfix as fix
 
 from config import DEFAULT_CONFIG_PATH, ConfigError, load_settings
+from fix_gateway.audit_child import AuditChild
 from fix_gateway.gateway import Gateway
 from fix_gateway.sessions import SessionsFileError, load_sessions
+from reporting.audit_service import run_audit
 
 log = logging.getLogger("fixex")
 
@@ -33,7 +36,24 @@ def main(argv: list[str] | None = None) -> int:
                        help="YAML settings file (default: %(default)s)")
     serve.add_argument("--sessions", help="QuickFIX sessions file (default: fix.sessions_file from the config)")
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.add_argument("--no-audit", action="store_true",
+                       help="benchmarks only: no input journal, no auditor, no restart recovery")
     serve.set_defaults(run=_serve)
+
+    audit = commands.add_parser(
+        "audit", help="turn the journals into the audit trail and load it into the database",
+        description="Derive audit records from the venue's input journal and QuickFIX's message logs and load "
+                    "them into the audit database. `fixex serve` runs this for you; run it alone with --once to "
+                    "catch the database up after the venue stopped.")
+    audit.add_argument("--config", default=str(DEFAULT_CONFIG_PATH), help="YAML settings file (default: %(default)s)")
+    audit.add_argument("--journal", help="journal directory (default: journal.path from the config)")
+    audit.add_argument("--message-log", help="QuickFIX FileLogPath directory (default: var/log)")
+    audit.add_argument("--database", help="database URL (default: database.url from the config)")
+    audit.add_argument("--once", action="store_true", help="catch up, load, and exit (status 1 if the database "
+                                                           "could not be brought up to date)")
+    audit.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    audit.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # set by serve: finish when it dies
+    audit.set_defaults(run=_audit)
 
     bench = commands.add_parser("bench", add_help=False,
                                 help="benchmark order entry over FIX (fixex bench --help for options)")
@@ -51,11 +71,21 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("admin_args", metavar="ARG", nargs="*")
     admin.set_defaults(run=_admin)
 
+    # Listed for --help only: `report` has its own parser (reporting.report_cli), dispatched below, so that
+    # its options may come before or after the report's name.
+    commands.add_parser("report", add_help=False, help="export or verify the compliance audit trail "
+                                                       "(fixex report --help for options)")
+
     password = commands.add_parser("hash-password", help="print a salted hash for a session's logon password",
                                    description="Read a password (typed without echo, or from standard input) and "
                                                "print the password_hash to put in the YAML config.")
     password.set_defaults(run=_hash_password)
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["report"]:
+        from reporting.report_cli import main as report_main
+
+        return report_main(argv[1:])
     args = parser.parse_args(argv)
     try:
         return args.run(args)
@@ -70,7 +100,10 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     sessions = load_sessions(args.sessions or settings.fix.sessions_file, settings)
     Path("var").mkdir(exist_ok=True)
-    gateway = Gateway(settings, sessions, clock=time.time_ns)
+    gateway = Gateway(settings, sessions, clock=time.time_ns, journal=not args.no_audit)
+    auditor = (None if args.no_audit else
+               AuditChild(args.config, gateway.journal_directory.resolve(), gateway.message_log_directory,
+                          args.log_level))
 
     received: list[str] = []
 
@@ -98,14 +131,36 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"fixex: cannot start the FIX acceptor on {settings.fix.host}:{settings.fix.port}: {error}",
               file=sys.stderr)
         return 1
+    if auditor is not None:
+        auditor.start()
+    else:
+        log.warning("running without the input journal (--no-audit): nothing is recorded and a restart "
+                    "loses every order")
     log.info("order books ready for %s", ", ".join(gateway.engine.symbols))
     log.info("ready; stop with Ctrl-C or SIGTERM")
     while not received:
         time.sleep(0.1)
-    log.info("%s received: cancelling open orders and logging sessions out", received[0])
+        if auditor is not None:
+            auditor.watch()
+    log.info("%s received: logging sessions out (open orders stay for the next start)", received[0])
     gateway.stop()
+    if auditor is not None and auditor.stop() not in (0, None):
+        log.warning("the audit database is behind the journal; `fixex audit --once` catches it up")
     log.info("stopped cleanly")
     return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings(args.config)
+    received: list[str] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: received.append("SIGTERM"))
+    signal.signal(signal.SIGINT, lambda signum, _frame: received.append("SIGINT"))
+    # Started by serve: a serve killed with SIGKILL cannot stop us, so notice that it is gone.
+    orphaned = (lambda: os.getppid() != args.parent_pid) if args.parent_pid else (lambda: False)
+    return run_audit(settings, Path(args.journal or settings.journal.path), Path(args.message_log or "var/log"),
+                     database_url=args.database, once=args.once, stop_requested=lambda: bool(received) or orphaned())
 
 
 def _admin(args: argparse.Namespace) -> int:

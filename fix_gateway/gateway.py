@@ -38,13 +38,17 @@ from fix_gateway.outbound import Outbound, business_reject, frame, mass_cancel_r
 from fix_gateway.sessions import SessionsFile, SessionsFileError
 from fix_gateway.stop_guard import STOP_GUARD_COMP_ID, StopGuard, new_password
 from fix_gateway.venue import build_engine, build_firm_exposure, build_order_limits, self_trade_prevention_of
-from fix_gateway.versions import NOT_AUTHORIZED, THROTTLE_LIMIT_EXCEEDED, VERSIONS
+from fix_gateway.versions import APPLICATION_NOT_AVAILABLE, NOT_AUTHORIZED, THROTTLE_LIMIT_EXCEEDED, VERSIONS
 from marketdata import DropSession, MarketDataHub, RefuseRequest, RequestRejectReason
 from marketdata import EndTradingDay as MarketDataDayEnded
 from matching import (
-    CancelReason, EndTradingDay, Event, ExpireOrders, MassCancel, MatchingEngine, OrderAccepted, OrderCancelled,
+    Command, CancelReason, EndTradingDay, Event, ExpireOrders, MassCancel, MatchingEngine, OrderAccepted, OrderCancelled,
     OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRestated, OrderStatusReported, OrderTriggered,
     OrderRejectReason, RejectOrder, SubmitOrder, TimeInForce,
+)
+from reporting.audit_service import read_status
+from reporting.command_journal import (
+    CommandApplied, CommandJournal, OperatorActed, VenueStarted, commands_file_in, read_inputs,
 )
 from risk.collar import PriceCollars
 from risk.limits import LimitBreach
@@ -62,7 +66,8 @@ TLS_FILE_KEYS = ("ServerCertificateFile", "ServerCertificateKeyFile", "Certifica
                  "CertificateRevocationListFile")
 TIMER_INTERVAL_S = 0.1
 VENUE = "venue"  # the kill switch's target for every firm at once
-LOGOUT_GRACE_S = 5.0  # how long shutdown waits for counterparties to answer our Logout
+LOGOUT_GRACE_S = 5.0
+JOURNAL_CLOSED = "the venue is stopping"  # how long shutdown waits for counterparties to answer our Logout
 
 
 def shipped_dictionary(name: str) -> Path:
@@ -76,16 +81,24 @@ def shipped_dictionary(name: str) -> Path:
 
 class Gateway(fix.Application):
     def __init__(self, settings: Settings, sessions: SessionsFile, *, clock: Callable[[], int] = time.time_ns,
-                 work_dir: str | Path = ".", admin_socket: str | Path | None = None) -> None:
+                 work_dir: str | Path = ".", admin_socket: str | Path | None = None, journal: bool = True) -> None:
         super().__init__()
         self.settings = settings
         self._sessions_file = sessions
         self._clock = clock
         self._work_dir = Path(work_dir)
-        # Until the journal brings restart recovery, ids continue from the clock (microseconds)
-        # so that OrderIDs and ExecIDs never repeat across restarts.
-        start = clock() // 1000
-        self.engine: MatchingEngine = build_engine(settings, clock, first_sequence=start, first_order_id=start)
+        self.journal_directory = self._work_dir / settings.journal.path
+        # The engine reads the time of the command being applied: the live clock's reading,
+        # journaled with the command, or on replay the journaled reading.
+        self._command_time = clock()
+        first = _first_entry(commands_file_in(self.journal_directory)) if journal else None
+        # A new journal starts ids from the clock (microseconds), so that OrderIDs and ExecIDs
+        # never repeat even if an operator starts a fresh journal.
+        start = self._command_time // 1000
+        self.engine: MatchingEngine = build_engine(
+            settings, lambda: self._command_time,
+            first_sequence=first.next_sequence if first is not None else start,
+            first_order_id=first.next_order_id if first is not None else start)
         self.lock = threading.Lock()
         self._exposure = build_firm_exposure(settings)
         instruments = {i.symbol: i for i in settings.instruments}
@@ -139,6 +152,48 @@ class Gateway(fix.Application):
         self._timers: threading.Thread | None = None
         self._next_day_end_ns = _next_day_end_ns(clock(), settings.venue.trading_day_end)
         self.acceptor_settings_path = self._work_dir / "var" / "quickfix" / "acceptor.cfg"
+        self._journal: CommandJournal | None = None
+        self._journal_error: str | None = None  # set when a write failed: new work is refused
+        self.recovered_commands = 0
+        if journal:
+            self._journal = CommandJournal(self.journal_directory, settings.journal.fsync,
+                                           group_commit_ms=settings.journal.group_commit_ms)
+            try:
+                self._recover()
+            except BaseException:
+                self._journal.close()
+                raise
+
+    # ------------------------------------------------------------------ restart recovery
+
+    def _recover(self) -> None:
+        """Replay the input journal: books, ids, exposure, halts and kill switches as they were."""
+        assert self._journal is not None
+        started = time.monotonic()
+        last_time = None
+        for entry in self._journal.entries():
+            item = entry.record
+            if isinstance(item, CommandApplied):
+                self._command_time = last_time = item.timestamp_ns
+                events = self.engine.process(item.command)
+                self._apply_to_state(item.command, events)
+                self._market_data.events(events)  # queued until the publisher starts: the books subscribers see
+                self.recovered_commands += 1
+            elif isinstance(item, OperatorActed):
+                self._operator_state(item.action, item.target)
+            elif isinstance(item, VenueStarted) and entry.journal_seq > 1:
+                if (item.next_sequence, item.next_order_id) != (self.engine.next_sequence, self.engine.next_order_id):
+                    raise RuntimeError(
+                        f"{self._journal.path}: replay diverged at journal_seq {entry.journal_seq}: the venue ran "
+                        f"with next sequence {item.next_sequence} and order id {item.next_order_id}, the replay "
+                        f"reached {self.engine.next_sequence} and {self.engine.next_order_id}; the matching code "
+                        f"no longer reproduces this journal (start a new journal, or run the version that wrote it)")
+        if last_time is not None and _next_day_end_ns(last_time, self.settings.venue.trading_day_end) <= self._clock():
+            self._process(EndTradingDay())  # the venue was down when the day ended
+        self._journal.record(VenueStarted(self._clock(), self.engine.next_sequence, self.engine.next_order_id))
+        if self.recovered_commands:
+            log.info("recovered from %s: %d commands replayed in %.2f s; %d open orders", self._journal.path,
+                     self.recovered_commands, time.monotonic() - started, len(self.engine.open_orders()))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -150,8 +205,8 @@ class Gateway(fix.Application):
         # Not the ThreadedSocketAcceptor: its send() blocks on a reader that stops reading (stalling
         # the one writer) and resends from the wrong offset after a partial write (quickfix 1.16).
         acceptor_type = fix.SSLSocketAcceptor if self.tls else fix.SocketAcceptor
-        self._log_factory = (fix.FileLogFactory(self._quickfix_settings)
-                             if self._sessions_file.defaults.get("FileLogPath") else None)
+        # Always a message log: the auditor reads every raw message from it (reporting.auditor).
+        self._log_factory = fix.FileLogFactory(self._quickfix_settings)
         try:
             if self._log_factory is not None:
                 self._acceptor = acceptor_type(self, self._store_factory, self._quickfix_settings, self._log_factory)
@@ -184,21 +239,22 @@ class Gateway(fix.Application):
                  self.settings.fix.sender_comp_id, " over TLS" if self.tls else "")
 
     @property
+    def message_log_directory(self) -> Path:
+        """QuickFIX's message logs (sessions.cfg FileLogPath, default var/log): the auditor's raw messages."""
+        return (self._work_dir / self._sessions_file.defaults.get("FileLogPath", "var/log")).resolve()
+
+    @property
     def tls(self) -> bool:
         """TLS when sessions.cfg names a server certificate (QuickFIX's SSL acceptor)."""
         return "ServerCertificateFile" in self._sessions_file.defaults
 
     def stop(self) -> None:
-        """Cancel what is open (nothing survives a restart yet), log every session out, stop."""
+        """Log every session out and stop. Open orders stay: the journal brings them back on restart."""
         if self._acceptor is None:
+            self.close_journal()
             return
         self._stopping.set()
         self._admin.stop()
-        with self.lock:
-            for comp_id, role in self._roles.items():
-                if role == "order_entry" and self.engine.open_orders(comp_id):
-                    self._process(MassCancel(comp_id, self._contexts[comp_id].firm, None, only_session=comp_id,
-                                             reason=CancelReason.VENUE_CLOSED))
         if self._timers is not None:
             self._timers.join(timeout=5)
         self._market_data.stop()
@@ -215,7 +271,15 @@ class Gateway(fix.Application):
                 dropper.join()
             guard.stop()
         self._release_acceptor()
+        self.close_journal()
         log.info("FIX acceptor stopped")
+
+    def close_journal(self) -> None:
+        """Flush and release the input journal (a gateway that was never started still holds it)."""
+        with self.lock:
+            if self._journal is not None and self._journal_error != JOURNAL_CLOSED:
+                self._journal.close()
+                self._journal_error = JOURNAL_CLOSED
 
     def _log_out_sessions(self) -> None:
         """Send every logged-on counterparty a Logout saying why, and give them a moment to answer."""
@@ -238,9 +302,9 @@ class Gateway(fix.Application):
         defaults = dict(self._sessions_file.defaults)
         defaults.update(SocketAcceptHost=self.settings.fix.host, SocketAcceptPort=str(self.settings.fix.port),
                         SenderCompID=self.settings.fix.sender_comp_id)
-        for key in ("FileStorePath", "FileLogPath"):
-            if key in defaults:
-                defaults[key] = str((self._work_dir / defaults[key]).resolve())
+        defaults["FileLogPath"] = str(self.message_log_directory)
+        if "FileStorePath" in defaults:
+            defaults["FileStorePath"] = str((self._work_dir / defaults["FileStorePath"]).resolve())
         for key in TLS_FILE_KEYS:
             if key in defaults:
                 defaults[key] = str((base / defaults[key]).resolve())
@@ -431,16 +495,21 @@ class Gateway(fix.Application):
                                             "best_bid": self._outbound.price(s, b.best_bid()),
                                             "best_offer": self._outbound.price(s, b.best_ask())}
                                         for s, b in self._books.items()},
-                        "kill_switches": sorted(self._kill_switches)}
+                        "kill_switches": sorted(self._kill_switches),
+                        "journal": {"path": str(self._journal.path) if self._journal is not None else None,
+                                    "last_seq": self._journal.last_seq if self._journal is not None else None,
+                                    "error": self._journal_error},
+                        "audit": read_status(self.journal_directory)}
             if command == "kill-switch" and len(args) == 2 and args[0] in ("set", "reset"):
                 target = args[1]
                 if target != VENUE and target not in firms:
                     return {"ok": False, "error": f"unknown firm {target!r}; firms: {', '.join(firms)}, or venue"}
+                refused = self._operator_act(f"kill-switch-{args[0]}", target)
+                if refused:
+                    return refused
                 if args[0] == "reset":
-                    self._kill_switches.discard(target)
                     log.warning("kill switch reset for %s", target)
                     return {"ok": True, "kill_switches": sorted(self._kill_switches)}
-                self._kill_switches.add(target)
                 cancelled = 0
                 for comp_id, role in self._roles.items():
                     firm = self._contexts[comp_id].firm
@@ -454,15 +523,38 @@ class Gateway(fix.Application):
                 symbol = args[0]
                 if symbol not in self._books:
                     return {"ok": False, "error": f"unknown symbol {symbol!r}; symbols: {', '.join(self._books)}"}
-                if command == "halt":
-                    self._halted.add(symbol)
-                else:
-                    self._halted.discard(symbol)
+                refused = self._operator_act(command, symbol)
+                if refused:
+                    return refused
                 log.warning("%s %s by the operator", symbol, "halted" if command == "halt" else "resumed")
                 self._market_data.request(InstrumentStatusChanged(symbol, command == "halt", self._clock()))
                 return {"ok": True, "halted": sorted(self._halted)}
         return {"ok": False, "error": f"unknown command {' '.join([command, *args])!r}; commands: status, "
                                       f"kill-switch set|reset venue|FIRM, halt SYMBOL, resume SYMBOL, reload-risk"}
+
+    def _operator_act(self, action: str, target: str) -> dict | None:
+        """Journal an operator's change of state, then make it; the refusal to return when it cannot be journaled."""
+        if self._journal is not None:
+            try:
+                if self._journal_error is not None:
+                    raise OSError(self._journal_error)
+                self._journal.record(OperatorActed(self._clock(), action, target))
+            except OSError as error:
+                return {"ok": False, "error": f"not done: the input journal cannot be written ({error})"}
+        self._operator_state(action, target)
+        return None
+
+    def _operator_state(self, action: str, target: str | None) -> None:
+        if action == "halt":
+            self._halted.add(target)
+        elif action == "resume":
+            self._halted.discard(target)
+        elif action == "kill-switch-set":
+            self._kill_switches.add(target)
+        elif action == "kill-switch-reset":
+            self._kill_switches.discard(target)
+        else:
+            raise ValueError(f"unknown operator action {action!r} in the input journal")
 
     def _mass_cancel(self, f: dict[str, str], ctx: SessionContext) -> None:
         translated = self._inbound.mass_cancel(f, ctx)
@@ -472,12 +564,44 @@ class Gateway(fix.Application):
             return
         self._process(translated, f, ctx.comp_id)
 
-    def _process(self, command, request: dict[str, str] | None = None, requester: str | None = None) -> None:
+    def _process(self, command: Command, request: dict[str, str] | None = None, requester: str | None = None) -> None:
+        """Journal the command, apply it, answer: the journal line is written before any reply leaves."""
+        self._command_time = self._clock()
+        if self._journal is not None:
+            if self._journal_error is not None:
+                self._refuse_unjournaled(request, requester)
+                return
+            try:
+                self._journal.command(self._command_time, command, requester,
+                                      int(request["34"]) if request is not None and "34" in request else None)
+            except OSError as error:
+                self._journal_error = f"{type(error).__name__}: {error}"
+                log.critical("input journal %s cannot be written (%s): the venue refuses new work until it is "
+                             "restarted", self._journal.path, self._journal_error)
+                self._refuse_unjournaled(request, requester)
+                return
         events = self.engine.process(command)
-        self._exposure.apply(events)
+        self._apply_to_state(command, events)
         for event in events:
             self._publish(event, request, requester)
         self._market_data.events(events)
+
+    def _apply_to_state(self, command: Command, events: list[Event]) -> None:
+        """What the venue keeps besides the books (live and on replay alike)."""
+        self._exposure.apply(events)
+        if isinstance(command, EndTradingDay):
+            self._exposure.end_trading_day()
+
+    def _refuse_unjournaled(self, request: dict[str, str] | None, requester: str | None) -> None:
+        """Nothing is done that could not be recorded; the requester is told so."""
+        if request is None or requester is None:
+            log.error("venue command not applied: the input journal is unavailable (%s)", self._journal_error)
+            return
+        ctx = self._contexts[requester]
+        self._send(requester, business_reject(
+            ctx.version, request.get("34"), request.get("35", ""), APPLICATION_NOT_AVAILABLE,
+            "the exchange cannot record orders right now (its journal is unavailable); nothing was done with "
+            "this message: please retry later", request.get("11")))
 
     def _publish(self, event: Event, request: dict[str, str] | None, requester: str | None) -> None:
         owner = event.reply_session if isinstance(event, OrderStatusReported) else getattr(event, "session", None)
@@ -554,10 +678,18 @@ class Gateway(fix.Application):
             if now >= self._next_day_end_ns:
                 with self.lock:
                     self._process(EndTradingDay())
-                    self._exposure.end_trading_day()
                     self._market_data.request(MarketDataDayEnded(now))
                 self._next_day_end_ns = _next_day_end_ns(now, self.settings.venue.trading_day_end)
                 log.info("trading day ended: Day orders expired")
+
+
+def _first_entry(path: Path) -> VenueStarted | None:
+    """The journal's first entry, which fixes where ids start (None for a new journal)."""
+    for entry in read_inputs(path):
+        if not isinstance(entry.record, VenueStarted):
+            raise RuntimeError(f"{path}: the first entry is {entry.record.kind!r}, not venue_started")
+        return entry.record
+    return None
 
 
 def _next_day_end_ns(now_ns: int, day_end) -> int:

@@ -74,5 +74,6 @@ VERSIONS = {v.name: v for v in (FIX42, FIX44, FIX50SP2)}
 
 # BusinessRejectReason (380) codes we use
 UNSUPPORTED_MESSAGE_TYPE = 3
+APPLICATION_NOT_AVAILABLE = 4
 NOT_AUTHORIZED = 6  # 4.4 on; 4.2 falls back to 0 "other"
 THROTTLE_LIMIT_EXCEEDED = 8  # 5.0 SP2 only

@@ -115,6 +115,10 @@ class MatchingEngine:
         return self._next_sequence
 
     @property
+    def next_order_id(self) -> int:
+        return self._next_order_id
+
+    @property
     def next_expiry_ns(self) -> int | None:
         """The earliest GTD expire time still scheduled (it may belong to an order already closed)."""
         return self._expiries[0][0] if self._expiries else None

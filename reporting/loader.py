@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -144,7 +144,7 @@ class JournalLoader:
 
     def __init__(self, journal_path: str | os.PathLike[str], database_url: str, price_decimals: Mapping[str, int],
                  batch_size: int = 1000, *, poll_interval: float = 0.2, min_backoff: float = 0.1,
-                 max_backoff: float = 5.0) -> None:
+                 max_backoff: float = 5.0, durable_seq: Callable[[], int] | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size {batch_size}; must be at least 1")
         self.journal_path = Path(journal_path)
@@ -154,6 +154,9 @@ class JournalLoader:
         self.poll_interval = poll_interval
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
+        # When given: load nothing the journal's writer has not fsynced yet, so that the
+        # database is never ahead of a journal that a power loss could shorten.
+        self.durable_seq = durable_seq
         self.backlog = 0
         self.loaded_seq = 0
         self.last_error: str | None = None
@@ -184,9 +187,13 @@ class JournalLoader:
             inserted = 0
             while True:
                 self._read_pending(database_seq, database_hash)
-                if not self._pending:
+                ready = self._pending[: self.batch_size]
+                if self.durable_seq is not None:
+                    limit = self.durable_seq()
+                    ready = [entry for entry in ready if entry.journal_seq <= limit]
+                if not ready:
                     break
-                batch = self._pending[: self.batch_size]
+                batch = ready
                 inserted += self._insert(engine, batch)
                 del self._pending[: len(batch)]
                 database_seq = self.loaded_seq = batch[-1].journal_seq

@@ -188,13 +188,13 @@ def test_a_bad_session_role_message_reads_exactly(tmp_path: Path) -> None:
 
 
 SECTION_KEYS = {
-    "": "database, firms, fix, instruments, journal, market_data, metrics, risk, venue",
+    "": "database, fees, firms, fix, instruments, journal, market_data, metrics, risk, venue",
     "venue": "name, trading_day_end",
     "fix": "host, port, sender_comp_id, sessions_file",
     "metrics": "host, port",
     "database": "url",
     "instruments[0]": "currency, lot_size, price_band_tier, price_decimals, reference_price, symbol, tick_size",
-    "firms.FIRM_A": "self_trade_prevention, sessions",
+    "firms.FIRM_A": "fee_tier, self_trade_prevention, sessions",
     "firms.FIRM_A.sessions.BROKER1": "cancel_on_disconnect, drop_copy_firms, market_data, password_hash, role",
     "risk": "defaults, firms",
     "risk.defaults": "credit_limit, logout_messages_per_second, market_orders, max_daily_loss, max_messages_per_second, max_order_notional, max_order_quantity, max_position, price_collar_percent, restricted_symbols",
@@ -214,7 +214,7 @@ def test_unknown_key_at_any_level_names_file_key_and_sorted_allowed_keys(
 def test_unknown_top_level_key_names_file_key_and_allowed_keys(tmp_path: Path) -> None:
     path = _write(tmp_path, "colour", "red")
     assert str(_error(path)) == (
-        f"{path}: colour: unknown key; allowed keys: database, firms, fix, instruments, journal, market_data, metrics, risk, venue"
+        f"{path}: colour: unknown key; allowed keys: database, fees, firms, fix, instruments, journal, market_data, metrics, risk, venue"
     )
 
 
@@ -252,7 +252,7 @@ WRONG_SHAPES = [
     ("instruments[0]", "AAPL", "must be a mapping; allowed keys: currency, lot_size"),
     ("firms", {}, "must be a mapping of firm id to firm settings with at least one firm"),
     ("firms", ["FIRM_A"], "must be a mapping of firm id to firm settings"),
-    ("firms.FIRM_A", None, "must be a mapping; allowed keys: self_trade_prevention, sessions"),
+    ("firms.FIRM_A", None, "must be a mapping; allowed keys: fee_tier, self_trade_prevention, sessions"),
     ("firms.FIRM_A.sessions", {}, "with at least one session"),
     ("firms.FIRM_A.sessions", ["BROKER1"], "must be a mapping of session CompID to session settings"),
     ("venue", ["FIXEX"], "must be a mapping; allowed keys: name, trading_day_end"),

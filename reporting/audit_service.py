@@ -1,0 +1,112 @@
+"""`fixex audit`: the auditor and the database loader, as one long-running process.
+
+`fixex serve` starts it as a child process (and restarts it if it dies); an operator can
+also run it alone, e.g. `fixex audit --once` to bring the database up to date with the
+journals after the venue has stopped. Every `STATUS_INTERVAL_S` it writes its progress
+to `<journal>/audit-status.json`, which `fixex admin status` shows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from config import Settings
+from reporting.auditor import Auditor
+from reporting.fees import FeeSchedule
+from reporting.loader import JournalLoader
+
+__all__ = ["STATUS_FILE_NAME", "read_status", "run_audit"]
+
+log = logging.getLogger("fixex.audit")
+
+STATUS_FILE_NAME = "audit-status.json"
+STATUS_INTERVAL_S = 1.0
+IDLE_WAIT_S = 0.05
+
+
+def run_audit(settings: Settings, journal_directory: Path, message_log_directory: Path | None, *,
+              database_url: str | None = None, once: bool = False,
+              stop_requested: Callable[[], bool] = lambda: False, drain_timeout_s: float = 60.0) -> int:
+    """Audit and load until `stop_requested()` (then drain what is left) or, with `once`, until caught up.
+
+    Returns 0 when everything journaled is in the database, 1 when the database could
+    not be brought up to date (the journals keep everything; a later run catches up).
+    """
+    auditor = Auditor(settings, journal_directory, message_log_directory, fees=FeeSchedule.from_settings(settings))
+    loader = JournalLoader(auditor.audit_path, database_url or settings.database.url,
+                           {i.symbol: i.price_decimals for i in settings.instruments},
+                           durable_seq=lambda: auditor.writer.synced_seq)
+    status_path = journal_directory / STATUS_FILE_NAME
+    log.info("auditing %s into %s", auditor.inputs_path, settings.database.redacted_url if database_url is None
+             else "the given database")
+    if not once:
+        loader.start()
+    next_status = 0.0
+    try:
+        while not stop_requested():
+            written = auditor.run_once()
+            auditor.writer.flush()
+            if once and not written:
+                break
+            if time.monotonic() >= next_status:
+                _write_status(status_path, auditor, loader)
+                next_status = time.monotonic() + STATUS_INTERVAL_S
+            if not written:
+                time.sleep(IDLE_WAIT_S)
+        # Stopping (or --once): audit what the venue wrote last, then load it all.
+        while auditor.run_once():
+            pass
+        auditor.writer.flush()
+        loader.stop()
+        return _drain(loader, drain_timeout_s if not once else 0.0, status_path, auditor)
+    finally:
+        loader.stop()
+        auditor.close()
+
+
+def _drain(loader: JournalLoader, timeout_s: float, status_path: Path, auditor: Auditor) -> int:
+    deadline = time.monotonic() + timeout_s
+    delay = 0.1
+    while True:
+        try:
+            loader.load_available()
+            loader.last_error = None
+            _write_status(status_path, auditor, loader)
+            log.info("audit database up to date at journal_seq %d", loader.loaded_seq)
+            return 0
+        except Exception as error:  # reported, not raised: the journals keep everything for the next run
+            loader.last_error = f"{type(error).__name__}: {' '.join(str(error).split())}"
+            if time.monotonic() + delay > deadline:
+                _write_status(status_path, auditor, loader)
+                log.error("audit database not up to date (%d journal entries wait for it): %s",
+                          loader.backlog, loader.last_error)
+                return 1
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+def _write_status(path: Path, auditor: Auditor, loader: JournalLoader) -> None:
+    status = {
+        "input_backlog": auditor.input_backlog,  # venue inputs not yet audited
+        "audit_seq": auditor.writer.last_seq,
+        "loaded_seq": loader.loaded_seq,
+        "database_backlog": max(0, auditor.writer.last_seq - loader.loaded_seq),
+        "database_error": loader.last_error,
+        "loader_failed": loader.failed,
+        "updated_at_ns": time.time_ns(),
+    }
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(status, sort_keys=True))
+    os.replace(temporary, path)
+
+
+def read_status(journal_directory: Path) -> dict | None:
+    try:
+        return json.loads((journal_directory / STATUS_FILE_NAME).read_text())
+    except (OSError, ValueError):
+        return None

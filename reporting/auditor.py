@@ -1,0 +1,348 @@
+"""The auditor: turns what the venue journaled into the audit trail, in its own process.
+
+The venue's hot path writes one short input line per command (reporting.command_journal)
+and QuickFIX writes every raw message to its message log. The auditor reads both,
+replays the commands through its own matching engine (the core is deterministic, so it
+sees exactly the events the venue saw) and appends one AuditRecord per fact to the audit
+journal (reporting.journal): what was received, every event, fees, operator actions,
+session events and the raw messages. The loader copies that journal into the database.
+
+Running apart from the venue keeps this work off the venue's interpreter lock.
+
+Restart: the audit journal says how far it got. Each record carries the input entry that
+caused it (`command_seq`) and each raw message its log file position, so the auditor
+replays inputs silently up to there, skips the records of the last input it had already
+written, and goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from config import Settings
+from fix_gateway.venue import build_engine
+from matching import (
+    BookLevelChanged, CancelOrder, EndTradingDay, Event, MassCancel, MatchingEngine, OrderFilled,
+    QueryOrder, RejectCancel, RejectOrder, ReplaceOrder, SubmitOrder,
+)
+from reporting.command_journal import INPUT_CODEC, CommandApplied, OperatorActed, VenueStarted, commands_file_in
+from reporting.journal import JournalTail, JournalWriter, journal_file_in, last_journal_seq, read_journal
+from reporting.records import AuditRecord, audit_record, message_record
+
+__all__ = ["Auditor", "FixLogReader", "received_record"]
+
+log = logging.getLogger(__name__)
+
+# QuickFIX's FileLog: "<YYYYMMDD-HH:MM:SS.fffffffff> : <message>" per line.
+_LOG_LINE = re.compile(rb"^(\d{8})-(\d\d):(\d\d):(\d\d)\.(\d{1,9}) : ")
+_COMPLETE = re.compile(rb"\x0110=\d{3}\x01$")
+# Market data itself (snapshots, incrementals) is public and voluminous; requests, rejects,
+# security lists and statuses are kept.
+_NOT_AUDITED_MESSAGE_TYPES = frozenset({"W", "X", "0", "1", "2", "4"})  # and heartbeats, test requests, resends
+_SESSION_MESSAGE_KINDS = {"A": "session_logon", "5": "session_logout", "3": "session_reject"}
+_RECEIVED_KIND = {
+    SubmitOrder: "order_received", RejectOrder: "order_received", CancelOrder: "cancel_received",
+    ReplaceOrder: "replace_received", QueryOrder: "status_received", MassCancel: "mass_cancel_received",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    timestamp_ns: int
+    raw: str
+    end_offset: int  # byte offset just after this message's line in its log file
+
+
+class FixLogReader:
+    """Follows one QuickFIX message log file from an offset, across QuickFIX's renames on a reset.
+
+    The file stays open: when QuickFIX backs the log up (renames it) and starts a new one,
+    the open handle still reads the old file to its end before moving to the new one.
+    """
+
+    def __init__(self, path: Path, offset: int = 0, inode: int | None = None) -> None:
+        self.path = path
+        self.name = path.name
+        self.offset = offset
+        self._partial = b""
+        self._stream = None
+        self.inode = inode
+        if inode is not None:  # resume: the file we were reading may have been renamed since
+            old = _find_inode(path.parent, inode)
+            if old is not None:
+                self._stream = open(old, "rb")
+                self._stream.seek(offset)
+            else:
+                self.offset = 0
+
+    def read_new(self) -> list[LoggedMessage]:
+        messages: list[LoggedMessage] = []
+        while True:
+            if self._stream is None:
+                try:
+                    self._stream = open(self.path, "rb")
+                except FileNotFoundError:
+                    return messages
+                self.inode = os.fstat(self._stream.fileno()).st_ino
+                self._stream.seek(self.offset)
+            for line in self._stream:
+                if not line.endswith(b"\n"):  # QuickFIX is still writing it
+                    self._stream.seek(self.offset + len(self._partial))
+                    break
+                self._partial += line
+                text = self._partial.rstrip(b"\n")
+                if not _COMPLETE.search(text):
+                    continue  # a field value with a newline in it: the message goes on
+                self.offset += len(self._partial)
+                self._partial = b""
+                match = _LOG_LINE.match(text)
+                if match is None:
+                    log.warning("%s: not a QuickFIX message log line at offset %d; skipped", self.path, self.offset)
+                    continue
+                messages.append(LoggedMessage(_timestamp_ns(match), text[match.end():].decode("utf-8", "replace"),
+                                              self.offset))
+            try:
+                current = os.stat(self.path).st_ino
+            except FileNotFoundError:
+                return messages
+            if current == self.inode:
+                return messages
+            # Rotated: the old file is read to its end above; continue with the new one.
+            self._stream.close()
+            self._stream, self.offset, self._partial = None, 0, b""
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+
+
+def _find_inode(directory: Path, inode: int) -> Path | None:
+    for candidate in directory.iterdir():
+        try:
+            if candidate.stat().st_ino == inode:
+                return candidate
+        except FileNotFoundError:
+            continue
+    return None
+
+
+def _timestamp_ns(match: re.Match[bytes]) -> int:
+    day, hour, minute, second, fraction = (g.decode() for g in match.groups())
+    start = datetime(int(day[:4]), int(day[4:6]), int(day[6:]), int(hour), int(minute), int(second),
+                     tzinfo=timezone.utc)
+    return int(start.timestamp()) * 1_000_000_000 + int(fraction.ljust(9, "0"))
+
+
+def _field(raw: str, tag: str) -> str | None:
+    start = raw.find(f"\x01{tag}=")
+    if start < 0:
+        return None
+    start += len(tag) + 2
+    return raw[start:raw.index("\x01", start)]
+
+
+def received_record(entry: CommandApplied, command_seq: int) -> AuditRecord | None:
+    """The record that a request arrived (before anything it caused); None for the venue's clock ticks."""
+    command = entry.command
+    kind = _RECEIVED_KIND.get(type(command))
+    if kind is None:
+        return None
+    if isinstance(command, MassCancel) and command.request_id is None:
+        kind = "venue_mass_cancel"  # cancel on disconnect, kill switch: no request behind it
+    if isinstance(command, RejectCancel):
+        kind = f"{command.response_to.value}_received"
+    columns: dict[str, Any] = {}
+    detail: dict[str, Any] = {"command": type(command).__name__}
+    if entry.msg_seq is not None:
+        detail["msg_seq"] = entry.msg_seq
+    for field in dataclasses.fields(command):
+        value = getattr(command, field.name)
+        if value is None:
+            continue
+        value = value.value if hasattr(value, "value") else value
+        if field.name in _RECORD_COLUMNS:
+            columns[field.name] = value
+        elif field.name == "reason" and isinstance(value, int):
+            columns["reason_code"] = value
+        else:
+            detail[field.name] = value
+    columns["session"] = entry.session or columns.get("session")
+    return AuditRecord(timestamp_ns=entry.timestamp_ns, kind=kind, command_seq=command_seq, detail=detail, **columns)
+
+
+_RECORD_COLUMNS = frozenset({
+    "firm", "client_order_id", "orig_client_order_id", "order_id", "symbol", "side", "order_type", "time_in_force",
+    "price", "stop_price", "quantity", "text",
+})
+
+
+class Auditor:
+    """Derives the audit journal from the input journal and QuickFIX's message logs.
+
+    `fees`: a reporting.fees.FeeSchedule (or anything with its `fee` method), or None for no fees.
+    """
+
+    def __init__(self, settings: Settings, journal_directory: str | os.PathLike[str],
+                 message_log_directory: str | os.PathLike[str] | None, *, fees=None,
+                 fsync_policy: str = "group") -> None:
+        self.settings = settings
+        self.inputs_path = commands_file_in(journal_directory)
+        self.audit_path = journal_file_in(journal_directory)
+        self.log_directory = Path(message_log_directory) if message_log_directory is not None else None
+        self.fees = fees
+        self._venue_comp_id = settings.fix.sender_comp_id
+        self._decimals = {i.symbol: i.price_decimals for i in settings.instruments}
+        self._engine: MatchingEngine | None = None
+        self._clock_reading = 0
+        self._inputs = JournalTail(self.inputs_path, INPUT_CODEC)
+        # How far the audit journal got (read before the writer opens it: it verifies the chain too).
+        self._resume_seq, self._resume_skip, log_positions = _progress(self.audit_path)
+        self.writer = JournalWriter(self.audit_path, fsync_policy)
+        self._logs: dict[str, FixLogReader] = {
+            name: FixLogReader(self.log_directory / name, offset, inode)
+            for name, (offset, inode) in log_positions.items()} if self.log_directory is not None else {}
+        self.derived_seq = 0  # the last input entry turned into records
+
+    @property
+    def input_backlog(self) -> int:
+        """Input entries written by the venue and not yet audited (cheap: reads the file's end)."""
+        return max(0, last_journal_seq(self.inputs_path) - self.derived_seq)
+
+    def run_once(self, limit: int = 5000) -> int:
+        """Audit what is new in the input journal and the message logs.
+
+        Returns how much was done (inputs read plus records written): 0 means caught up.
+        """
+        entries = self._inputs.read_new(limit=limit)
+        written = 0
+        for entry in entries:
+            written += self._audit_input(entry.journal_seq, entry.record)
+            self.derived_seq = entry.journal_seq
+        written += self._audit_messages()
+        return len(entries) + written
+
+    def close(self) -> None:
+        self.writer.close()
+        for reader in self._logs.values():
+            reader.close()
+
+    # ------------------------------------------------------------------ inputs
+
+    def _audit_input(self, seq: int, item) -> int:
+        records = list(self._records_for(seq, item))
+        if seq < self._resume_seq:
+            return 0  # audited before a restart: replayed for the engine's state only
+        if seq == self._resume_seq:
+            records = records[self._resume_skip:]  # the rest of an input cut short by a crash
+        for record in records:
+            self.writer.append(record)
+        return len(records)
+
+    def _records_for(self, seq: int, item) -> Iterator[AuditRecord]:
+        if isinstance(item, VenueStarted):
+            if self._engine is None:
+                self._engine = build_engine(self.settings, lambda: self._clock_reading,
+                                            first_sequence=item.next_sequence, first_order_id=item.next_order_id)
+            yield AuditRecord(timestamp_ns=item.timestamp_ns, kind="venue_started", command_seq=seq,
+                              detail={"next_sequence": item.next_sequence, "next_order_id": item.next_order_id})
+            return
+        if isinstance(item, OperatorActed):
+            yield AuditRecord(timestamp_ns=item.timestamp_ns, kind="operator_action", command_seq=seq,
+                              symbol=item.target if item.action in ("halt", "resume") else None,
+                              firm=item.target if item.action.startswith("kill-switch") else None,
+                              text=item.action, detail={"action": item.action, "target": item.target})
+            return
+        if not isinstance(item, CommandApplied):
+            raise ValueError(f"{self.inputs_path}: journal_seq {seq}: unknown input {item!r}")
+        if self._engine is None:
+            raise ValueError(f"{self.inputs_path}: journal_seq {seq} is a command before venue_started")
+        received = received_record(item, seq)
+        if received is not None:
+            yield received
+        self._clock_reading = item.timestamp_ns
+        events = self._engine.process(item.command)
+        if isinstance(item.command, EndTradingDay):
+            yield AuditRecord(timestamp_ns=item.timestamp_ns, kind="trading_day_ended", command_seq=seq)
+        for event in events:
+            if isinstance(event, BookLevelChanged):
+                continue  # market data, not an order's life
+            yield self._event_record(event, seq)
+
+    def _event_record(self, event: Event, seq: int) -> AuditRecord:
+        record = audit_record(event)
+        extra: dict[str, Any] = {"command_seq": seq}
+        if isinstance(event, OrderFilled) and self.fees is not None:
+            liquidity, fee = self.fees.fee(event.firm, event.aggressor, event.last_price, event.last_quantity,
+                                           self._decimals[event.symbol])
+            extra.update(liquidity=liquidity, fee=format(fee, "f"))
+        elif isinstance(event, OrderFilled):
+            extra["liquidity"] = "taker" if event.aggressor else "maker"
+        return dataclasses.replace(record, **extra)
+
+    # ------------------------------------------------------------------ raw messages
+
+    def _audit_messages(self) -> int:
+        if self.log_directory is None or not self.log_directory.is_dir():
+            return 0
+        for path in sorted(self.log_directory.glob("*.messages.current.log")):
+            if path.name not in self._logs and "FIXEX-STOP-GUARD" not in path.name:
+                self._logs[path.name] = FixLogReader(path)
+        written = 0
+        for name, reader in self._logs.items():
+            for message in reader.read_new():
+                record = self._message_record(name, reader.inode, message)
+                if record is not None:
+                    self.writer.append(record)
+                    written += 1
+        return written
+
+    def _message_record(self, log_name: str, inode: int | None, message: LoggedMessage) -> AuditRecord | None:
+        raw = message.raw
+        msg_type = _field(raw, "35")
+        sender, target = _field(raw, "49"), _field(raw, "56")
+        if msg_type is None or msg_type in _NOT_AUDITED_MESSAGE_TYPES:
+            return None
+        outbound = sender == self._venue_comp_id
+        session = (target if outbound else sender) or "?"
+        position = {"log": log_name, "offset": message.end_offset, "inode": inode, "msg_seq": _field(raw, "34")}
+        kind = _SESSION_MESSAGE_KINDS.get(msg_type)
+        if kind is not None:
+            firm = self._firm_of(session)
+            return AuditRecord(timestamp_ns=message.timestamp_ns, kind=kind, session=session, firm=firm,
+                               text=_field(raw, "58"), reason_code=_int(_field(raw, "373")),
+                               detail={"direction": "outbound" if outbound else "inbound", "raw": raw, **position})
+        record = message_record("outbound" if outbound else "inbound", session, message.timestamp_ns, raw)
+        return dataclasses.replace(record, detail={**record.detail, **position})
+
+    def _firm_of(self, comp_id: str) -> str | None:
+        try:
+            return self.settings.session(comp_id).firm_id
+        except (KeyError, LookupError, ValueError):
+            return None
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isdigit() else None
+
+
+def _progress(audit_path: Path) -> tuple[int, int, dict[str, tuple[int, int | None]]]:
+    """From an existing audit journal: the last input audited, how many of its records are there,
+    and per message log the position after the last message audited."""
+    last_input, records_of_last, positions = 0, 0, {}
+    for entry in read_journal(audit_path):
+        record = entry.record
+        if record.command_seq is not None:
+            if record.command_seq != last_input:
+                last_input, records_of_last = record.command_seq, 0
+            records_of_last += 1
+        elif "log" in record.detail:
+            positions[record.detail["log"]] = (record.detail["offset"], record.detail.get("inode"))
+    return last_input, records_of_last, positions

@@ -1,0 +1,221 @@
+"""The input journal: every command the venue applied, in order, written before any reply leaves.
+
+The matching core is deterministic (DESIGN.md): the same commands with the same clock
+readings give the same events. So, as in the LMAX architecture, the venue journals its
+inputs, not its outputs. One short line per command is all the hot path pays; restart
+recovery replays the lines through a fresh engine, and the auditor (reporting.auditor)
+replays them in another process to derive the full audit records.
+
+Each entry is one of the dataclasses below. Raw FIX messages are not copied here: QuickFIX's
+message log already writes every one, in C++, off the interpreter's lock; the auditor reads
+them from there. The file is a hash-chained journal like the audit journal
+(reporting.journal), so an edit anywhere is detected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, ClassVar
+
+from matching import commands as command_module
+from matching.commands import Command
+from matching.frozen import fast_init
+from reporting.journal import JournalCodec, JournalEntry, JournalWriter, read_journal
+
+__all__ = [
+    "COMMANDS_FILE_NAME",
+    "INPUT_CODEC",
+    "CommandApplied",
+    "CommandJournal",
+    "InputEntry",
+    "OperatorActed",
+    "VenueStarted",
+    "commands_file_in",
+    "decode_command",
+    "encode_command",
+    "read_inputs",
+]
+
+COMMANDS_FILE_NAME = "commands.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueStarted:
+    """Written at every start, after recovery: the ids the engine hands out next.
+
+    The first entry of a journal fixes where ids start; on replay every later one is a
+    check that recovery rebuilt the same engine the venue ran before.
+    """
+
+    kind: ClassVar[str] = "venue_started"
+    timestamp_ns: int
+    next_sequence: int
+    next_order_id: int
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class CommandApplied:
+    """A command given to the matching engine at `timestamp_ns` (the engine's clock reading).
+
+    `session` and `msg_seq` name the FIX message it came from (its MsgSeqNum, so the audit
+    can join the raw text from QuickFIX's message log); None for the venue's own commands
+    (timers, cancel on disconnect, the operator's kill switch).
+    """
+
+    kind: ClassVar[str] = "command"
+    timestamp_ns: int
+    command: Command
+    session: str | None = None
+    msg_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorActed:
+    """An operator command that changed the venue's state: halt, resume, kill-switch-set, kill-switch-reset."""
+
+    kind: ClassVar[str] = "operator"
+    timestamp_ns: int
+    action: str
+    target: str | None = None
+
+
+InputEntry = VenueStarted | CommandApplied | OperatorActed
+_ENTRY_TYPES: dict[str, type] = {cls.kind: cls for cls in typing.get_args(InputEntry)}
+
+
+# ---------------------------------------------------------------------- commands
+
+_COMMAND_TYPES: dict[str, type] = {cls.__name__: cls for cls in typing.get_args(Command)}
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldCodec:
+    name: str
+    enum: type[Enum] | None
+    default: Any  # the value when the body leaves the field out
+
+
+def _field_codecs(cls: type) -> tuple[_FieldCodec, ...]:
+    hints = typing.get_type_hints(cls, vars(command_module))
+    codecs = []
+    for field in dataclasses.fields(cls):
+        enums = [t for t in typing.get_args(hints[field.name]) or (hints[field.name],)
+                 if isinstance(t, type) and issubclass(t, Enum)]
+        default = None if field.default is dataclasses.MISSING else field.default
+        codecs.append(_FieldCodec(field.name, enums[0] if enums else None, default))
+    return tuple(codecs)
+
+
+_FIELDS: dict[type, tuple[_FieldCodec, ...]] = {cls: _field_codecs(cls) for cls in _COMMAND_TYPES.values()}
+# The same as plain tuples: encode_command runs on the hot path for every command.
+_ENCODING: dict[type, tuple[tuple[str, type[Enum] | None, Any], ...]] = {
+    cls: tuple((f.name, f.enum, f.default) for f in fields) for cls, fields in _FIELDS.items()}
+
+
+def encode_command(command: Command) -> dict[str, Any]:
+    """The command as a JSON object: its type and the fields that differ from None / their default."""
+    body: dict[str, Any] = {"type": type(command).__name__}
+    for name, enum, default in _ENCODING[type(command)]:
+        value = getattr(command, name)
+        if value is None or value is default:  # enum members and False are singletons
+            continue
+        body[name] = value.value if enum is not None else value
+    return body
+
+
+def decode_command(body: dict[str, Any]) -> Command:
+    """The command back from `encode_command`'s form (ValueError for an unknown type or value)."""
+    cls = _COMMAND_TYPES.get(body.get("type"))  # type: ignore[arg-type]
+    if cls is None:
+        raise ValueError(f"unknown command type {body.get('type')!r}; known: {', '.join(sorted(_COMMAND_TYPES))}")
+    values = {}
+    for field in _FIELDS[cls]:
+        value = body.get(field.name, field.default)
+        values[field.name] = field.enum(value) if field.enum is not None and value is not None else value
+    return cls(**values)
+
+
+# ---------------------------------------------------------------------- entries
+
+def _to_body(entry: InputEntry) -> dict[str, Any]:
+    if type(entry) is CommandApplied:  # the hot path, spelled out
+        body = {"kind": "command", "timestamp_ns": entry.timestamp_ns, "command": encode_command(entry.command)}
+        if entry.session is not None:
+            body["session"] = entry.session
+        if entry.msg_seq is not None:
+            body["msg_seq"] = entry.msg_seq
+        return body
+    body = {"kind": entry.kind}
+    for field in dataclasses.fields(entry):
+        value = getattr(entry, field.name)
+        if field.name == "command":
+            value = encode_command(value)
+        elif value is None:
+            continue
+        body[field.name] = value
+    return body
+
+
+def _from_body(body: dict[str, Any]) -> InputEntry:
+    cls = _ENTRY_TYPES.get(body.get("kind"))  # type: ignore[arg-type]
+    if cls is None:
+        raise ValueError(f"unknown input entry kind {body.get('kind')!r}")
+    values = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in body:
+            continue
+        value = body[field.name]
+        if field.name == "command":
+            value = decode_command(value)
+        values[field.name] = value
+    return cls(**values)
+
+
+# Our own code builds every entry from ints, strings and enums, never floats.
+INPUT_CODEC = JournalCodec(_to_body, _from_body, trusted=True)
+
+
+def commands_file_in(directory: str | os.PathLike[str]) -> Path:
+    """The input journal inside a journal directory (config `journal.path`)."""
+    return Path(directory) / COMMANDS_FILE_NAME
+
+
+def read_inputs(path: str | os.PathLike[str], after_seq: int = 0) -> Iterator[JournalEntry]:
+    """Every verified input entry after `after_seq` (entry.record is the InputEntry)."""
+    return read_journal(path, after_seq, INPUT_CODEC)
+
+
+class CommandJournal:
+    """The venue's input journal writer (one writer: the venue's lock is held around every call)."""
+
+    def __init__(self, directory: str | os.PathLike[str], fsync_policy: str = "group", *,
+                 group_commit_ms: int = 5) -> None:
+        self.path = commands_file_in(directory)
+        self._writer = JournalWriter(self.path, fsync_policy, group_commit_ms=group_commit_ms, codec=INPUT_CODEC)
+
+    @property
+    def last_seq(self) -> int:
+        return self._writer.last_seq
+
+    def command(self, timestamp_ns: int, command: Command, session: str | None = None,
+                msg_seq: int | None = None) -> int:
+        return self._writer.append(CommandApplied(timestamp_ns, command, session, msg_seq))
+
+    def record(self, entry: InputEntry) -> int:
+        return self._writer.append(entry)
+
+    def entries(self) -> Iterator[JournalEntry]:
+        return read_inputs(self.path)
+
+    def sync(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()

@@ -1,0 +1,84 @@
+"""The input journal: commands survive the round trip exactly, and the chain catches edits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from matching import (
+    CancelOrder, CancelReason, CancelRejectReason, EndTradingDay, ExpireOrders, MassCancel, OrderRejectReason,
+    OrderType, QueryOrder, RejectCancel, RejectOrder, ReplaceOrder, ReplyTo, SelfTradePrevention, Side,
+    SubmitOrder, TimeInForce,
+)
+from reporting.command_journal import (
+    CommandApplied, CommandJournal, OperatorActed, VenueStarted, decode_command, encode_command, read_inputs,
+)
+from reporting.journal import JournalCorruptError, check_journal
+
+EVERY_COMMAND = [
+    SubmitOrder("S1", "F1", "c1", "AAPL", Side.BUY, OrderType.LIMIT, 100, 19000),
+    SubmitOrder("S1", "F1", "c2", "AAPL", Side.SELL, OrderType.STOP_LIMIT, 5, price=18000, stop_price=18100,
+                time_in_force=TimeInForce.GTD, expire_time_ns=1_800_000_000_000_000_000,
+                self_trade_prevention=SelfTradePrevention.CANCEL_BOTH, self_match_id="desk-7", possible_resend=True),
+    CancelOrder("S1", "F1", "c3", orig_client_order_id="c1"),
+    CancelOrder("S1", "F1", "c4", order_id=77, possible_resend=True),
+    ReplaceOrder("S1", "F1", "c5", 50, orig_client_order_id="c1", price=19100, symbol="AAPL", side=Side.BUY,
+                 order_type=OrderType.LIMIT),
+    QueryOrder("S1", "F1", client_order_id="c1"),
+    MassCancel("S1", "F1", "m1", symbol="AAPL", side=Side.SELL, time_in_force=TimeInForce.DAY),
+    MassCancel("S1", "F1", None, only_session="S1", reason=CancelReason.KILL_SWITCH),
+    RejectOrder("S1", "F1", "c6", "ZZZ", None, None, 1, None, OrderRejectReason.UNKNOWN_SYMBOL, "unknown ZZZ"),
+    RejectCancel("S1", "F1", "c7", "c1", None, ReplyTo.REPLACE, CancelRejectReason.OTHER, "bad price"),
+    ExpireOrders(),
+    EndTradingDay(),
+]
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=lambda c: type(c).__name__)
+def test_every_command_decodes_to_an_equal_command(command) -> None:
+    encoded = encode_command(command)
+    assert decode_command(json.loads(json.dumps(encoded))) == command
+
+
+def test_defaults_are_left_out_of_the_line() -> None:
+    encoded = encode_command(SubmitOrder("S1", "F1", "c1", "AAPL", Side.BUY, OrderType.MARKET, 10))
+    assert encoded == {"type": "SubmitOrder", "session": "S1", "firm": "F1", "client_order_id": "c1",
+                       "symbol": "AAPL", "side": "buy", "order_type": "market", "quantity": 10}
+
+
+def test_an_unknown_command_type_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="unknown command type 'LaunchRocket'"):
+        decode_command({"type": "LaunchRocket"})
+
+
+def test_entries_are_read_back_in_order_with_their_sequence(tmp_path: Path) -> None:
+    journal = CommandJournal(tmp_path, "os")
+    journal.record(VenueStarted(1, 100, 200))
+    for n, command in enumerate(EVERY_COMMAND, start=2):
+        journal.command(n, command, "S1" if n % 2 else None, n * 10 if n % 2 else None)
+    journal.record(OperatorActed(99, "halt", "AAPL"))
+    journal.close()
+    entries = list(read_inputs(journal.path))
+    assert [e.journal_seq for e in entries] == list(range(1, len(EVERY_COMMAND) + 3))
+    assert entries[0].record == VenueStarted(1, 100, 200)
+    assert [e.record.command for e in entries[1:-1]] == EVERY_COMMAND
+    assert entries[2].record == CommandApplied(3, EVERY_COMMAND[1], "S1", 30)
+    assert entries[1].record.session is None and entries[1].record.msg_seq is None
+    assert entries[-1].record == OperatorActed(99, "halt", "AAPL")
+
+
+def test_an_edited_quantity_breaks_the_chain_at_that_line(tmp_path: Path) -> None:
+    journal = CommandJournal(tmp_path, "os")
+    journal.record(VenueStarted(1, 1, 1))
+    journal.command(2, EVERY_COMMAND[0], "S1", 5)
+    journal.command(3, EVERY_COMMAND[2], "S1", 6)
+    journal.close()
+    lines = journal.path.read_bytes().split(b"\n")
+    lines[1] = lines[1].replace(b'"quantity":100', b'"quantity":900')
+    journal.path.write_bytes(b"\n".join(lines))
+    check = check_journal(journal.path, journal._writer.codec)
+    assert (check.ok, check.first_bad_line, check.entries) == (False, 2, 1)
+    with pytest.raises(JournalCorruptError):
+        list(read_inputs(journal.path))
