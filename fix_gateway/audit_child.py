@@ -18,6 +18,7 @@ from pathlib import Path
 log = logging.getLogger("fixex.audit")
 
 RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+AUDIT_NICENESS = 10
 
 
 class AuditChild:
@@ -37,7 +38,9 @@ class AuditChild:
 
     def start(self) -> None:
         # stdin closed; stdout and stderr shared with the venue, so its log lines appear in the same place.
-        self._process = subprocess.Popen(self._command, stdin=subprocess.DEVNULL)
+        # Lower priority: the audit trail can lag by a second, an order should not wait for a core.
+        self._process = subprocess.Popen(self._command, stdin=subprocess.DEVNULL,
+                                         preexec_fn=lambda: os.nice(AUDIT_NICENESS))
         log.info("auditor started (pid %d)", self._process.pid)
 
     def watch(self) -> None:

@@ -168,7 +168,8 @@ def run(orders: int, in_flight: int, sessions: int, flow: str, port: int) -> dic
             "p999_us": pct(0.999), "orders": total}
 
 
-def start_exchange(work: Path, port: int, config: Path | None, log_level: str = "WARNING") -> subprocess.Popen:
+def start_exchange(work: Path, port: int, config: Path | None, log_level: str = "WARNING",
+                   audit: bool = True) -> subprocess.Popen:
     source = (config or REPO / "config" / "exchange.yaml").read_text()
     path = work / "exchange.yaml"
     # A benchmark measures capacity: the per-session message throttles would refuse most of its orders.
@@ -178,7 +179,7 @@ def start_exchange(work: Path, port: int, config: Path | None, log_level: str = 
                     .replace("logout_messages_per_second: 2000", f"logout_messages_per_second: {UNTHROTTLED}"))
     process = subprocess.Popen(
         [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())", "serve",
-         "--config", str(path), "--log-level", log_level],
+         "--config", str(path), "--log-level", log_level, *([] if audit else ["--no-audit"])],
         cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -194,6 +195,10 @@ def start_exchange(work: Path, port: int, config: Path | None, log_level: str = 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if "--loader" in argv:
+        from reporting import load_bench
+
+        return load_bench.main([a for a in argv if a != "--loader"])
     if "--market-data" in argv:
         from fix_gateway import md_bench
 
@@ -207,21 +212,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flow", default="resting", choices=["resting", "crossing"],
                         help="resting: passive buys; crossing (needs --sessions 2): buys and sells that trade")
     parser.add_argument("--config", type=Path, help="YAML config for the exchange (default: the shipped one)")
+    parser.add_argument("--audit", default="on", choices=["on", "off", "both"],
+                        help="input journal and auditor on, off (--no-audit), or both, alternating (default on)")
     args = parser.parse_args(argv)
     print(f"gateway benchmark: python {platform.python_version()}, {platform.machine()}, "
           f"{os.cpu_count()} cpus; {args.orders:,} orders, {args.sessions} session(s), {args.flow} flow")
-    print(f"{'in flight':>9} {'orders/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9}")
-    for window in (int(w) for w in args.in_flight.split(",")):
+    print(f"{'in flight':>9} {'audit':>5} {'orders/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9}")
+    audits = {"on": [True], "off": [False], "both": [False, True]}[args.audit]
+    runs = [(int(w), audit) for w in args.in_flight.split(",") for audit in audits]
+    for window, audit in runs:
         with tempfile.TemporaryDirectory(prefix="fixex-bench-") as work:
             port = free_port()
-            exchange = start_exchange(Path(work), port, args.config)
+            exchange = start_exchange(Path(work), port, args.config, audit=audit)
             try:
                 orders = args.orders if window > 1 else min(args.orders, 5_000)
                 result = run(orders, window, args.sessions, args.flow, port)
             finally:
                 exchange.terminate()
-                exchange.wait(timeout=60)
-        print(f"{window:>9} {result['orders_per_s']:>10,.0f} {result['p50_us']:>8.0f} {result['p99_us']:>8.0f} "
+                exchange.wait(timeout=300)  # with audit on, serve waits for the auditor to load everything
+        print(f"{window:>9} {'on' if audit else 'off':>5} {result['orders_per_s']:>10,.0f} "
+              f"{result['p50_us']:>8.0f} {result['p99_us']:>8.0f} "
               f"{result['p999_us']:>9.0f}   ({result['orders']:,} orders)")
         sys.stdout.flush()
     return 0

@@ -27,6 +27,7 @@ log = logging.getLogger("fixex.audit")
 STATUS_FILE_NAME = "audit-status.json"
 STATUS_INTERVAL_S = 1.0
 IDLE_WAIT_S = 0.05
+LOCK_WAIT_S = 120.0
 
 
 def run_audit(settings: Settings, journal_directory: Path, message_log_directory: Path | None, *,
@@ -37,7 +38,9 @@ def run_audit(settings: Settings, journal_directory: Path, message_log_directory
     Returns 0 when everything journaled is in the database, 1 when the database could
     not be brought up to date (the journals keep everything; a later run catches up).
     """
-    auditor = Auditor(settings, journal_directory, message_log_directory, fees=FeeSchedule.from_settings(settings))
+    auditor = _open_auditor(settings, journal_directory, message_log_directory, stop_requested)
+    if auditor is None:
+        return 1
     loader = JournalLoader(auditor.audit_path, database_url or settings.database.url,
                            {i.symbol: i.price_decimals for i in settings.instruments},
                            durable_seq=lambda: auditor.writer.synced_seq)
@@ -67,6 +70,22 @@ def run_audit(settings: Settings, journal_directory: Path, message_log_directory
     finally:
         loader.stop()
         auditor.close()
+
+
+def _open_auditor(settings: Settings, journal_directory: Path, message_log_directory: Path | None,
+                  stop_requested: Callable[[], bool], wait_s: float = LOCK_WAIT_S) -> Auditor | None:
+    """The auditor, once the audit journal is free: an auditor left over from a venue killed with
+    SIGKILL finishes its last pass before it lets go."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return Auditor(settings, journal_directory, message_log_directory,
+                           fees=FeeSchedule.from_settings(settings))
+        except RuntimeError as error:
+            if "another JournalWriter" not in str(error) or time.monotonic() > deadline or stop_requested():
+                log.error("cannot audit: %s", error)
+                return None
+            time.sleep(0.2)
 
 
 def _drain(loader: JournalLoader, timeout_s: float, status_path: Path, auditor: Auditor) -> int:

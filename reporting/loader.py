@@ -12,6 +12,7 @@ SQLite gets a plain executemany insert.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -28,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
 from reporting.journal import JournalCorruptError, JournalEntry, JournalTail, last_journal_seq
-from reporting.records import FIX_MESSAGE_KIND, PRICE_FIELDS, canonical_json
+from reporting.records import FIX_MESSAGE_KIND, PRICE_FIELDS
 from reporting.schema import audit_events, ensure_schema, fix_messages
 
 __all__ = ["JournalLoader", "JournalMismatchError", "audit_row", "create_audit_engine", "message_row",
@@ -57,6 +58,10 @@ def create_audit_engine(database_url: str) -> Engine:
         connect_args["connect_timeout"] = 5  # an unreachable host fails in seconds, not minutes
     # pre_ping: after an outage the pool's old connections are dead; test before use.
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+# canonical_json's form, built once: a verified entry holds no floats (its writer refused them).
+_canonical_detail = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
 
 
 def ns_to_datetime(timestamp_ns: int) -> datetime:
@@ -99,7 +104,7 @@ def audit_row(entry: JournalEntry, price_decimals: Mapping[str, int]) -> dict[st
         "liquidity": record.liquidity,
         "fee": None if record.fee is None else Decimal(record.fee),
         "command_seq": record.command_seq,
-        "detail": canonical_json(record.detail).decode("ascii"),
+        "detail": _canonical_detail(record.detail),
         "body": entry.body,
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,
