@@ -53,7 +53,8 @@ def run_audit(settings: Settings, journal_directory: Path, message_log_directory
     try:
         while not stop_requested():
             written = auditor.run_once()
-            auditor.writer.flush()
+            if written:
+                auditor.writer.flush()  # the loader takes only what is on disk (see JournalLoader.durable_seq)
             if once and not written:
                 break
             if time.monotonic() >= next_status:
