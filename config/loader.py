@@ -314,17 +314,22 @@ _MAX_DECIMAL = Decimal(10) ** 18
 _MAX_DECIMAL_PLACES = 18
 
 
+def _yaml_decimal(value: Any, path: str, wanted: str) -> Decimal:
+    """A YAML string or number as a Decimal (via ``str``, so 0.1 stays 0.1); anything else fails with `wanted`."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        _fail(path, f"{_show(value)} {wanted}")
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        _fail(path, f"{_show(value)} {wanted}")
+
+
 def _positive_decimal(example: str) -> _Reader:
     """A decimal > 0 given as a YAML string or number (converted via ``Decimal(str(value))``)."""
     wanted = f'must be a positive decimal, e.g. "{example}"'
 
     def read(value: Any, path: str) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            _fail(path, f"{_show(value)} {wanted}")
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            _fail(path, f"{_show(value)} {wanted}")
+        number = _yaml_decimal(value, path, wanted)
         if not number.is_finite() or number <= 0:
             _fail(path, f"{_show(value)} {wanted}")
         if number > _MAX_DECIMAL:
@@ -343,12 +348,7 @@ def _basis_points(value: Any, path: str) -> Decimal:
     """A fee rate in basis points, -MAX_FEE_BPS..MAX_FEE_BPS, at most 4 decimal places; negative is a rebate."""
     wanted = (f'must be a decimal number of basis points from -{MAX_FEE_BPS} to {MAX_FEE_BPS}, e.g. "0.30" '
               "(negative: a rebate)")
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        _fail(path, f"{_show(value)} {wanted}")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        _fail(path, f"{_show(value)} {wanted}")
+    number = _yaml_decimal(value, path, wanted)
     if not number.is_finite() or abs(number) > MAX_FEE_BPS:
         _fail(path, f"{_show(value)} {wanted}")
     if _decimal_places(number) > _MAX_BPS_PLACES:

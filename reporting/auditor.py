@@ -35,7 +35,7 @@ from matching import (
 )
 from reporting.command_journal import INPUT_CODEC, CommandApplied, OperatorActed, VenueStarted, commands_file_in
 from reporting.journal import JournalTail, JournalWriter, journal_file_in, last_journal_seq, read_journal
-from reporting.records import AuditRecord, audit_record, message_record
+from reporting.records import AuditRecord, audit_record, fields_record, message_record
 
 __all__ = ["Auditor", "FixLogReader", "received_record"]
 
@@ -159,29 +159,11 @@ def received_record(entry: CommandApplied, command_seq: int) -> AuditRecord | No
         kind = "venue_mass_cancel"  # cancel on disconnect, kill switch: no request behind it
     if isinstance(command, RejectCancel):
         kind = f"{command.response_to.value}_received"
-    columns: dict[str, Any] = {}
     detail: dict[str, Any] = {"command": type(command).__name__}
     if entry.msg_seq is not None:
         detail["msg_seq"] = entry.msg_seq
-    for field in dataclasses.fields(command):
-        value = getattr(command, field.name)
-        if value is None:
-            continue
-        value = value.value if hasattr(value, "value") else value
-        if field.name in _RECORD_COLUMNS:
-            columns[field.name] = value
-        elif field.name == "reason" and isinstance(value, int):
-            columns["reason_code"] = value
-        else:
-            detail[field.name] = value
-    columns["session"] = entry.session or columns.get("session")
-    return AuditRecord(timestamp_ns=entry.timestamp_ns, kind=kind, command_seq=command_seq, detail=detail, **columns)
-
-
-_RECORD_COLUMNS = frozenset({
-    "firm", "client_order_id", "orig_client_order_id", "order_id", "symbol", "side", "order_type", "time_in_force",
-    "price", "stop_price", "quantity", "text",
-})
+    return fields_record(kind, command, detail, timestamp_ns=entry.timestamp_ns, command_seq=command_seq,
+                         session=entry.session or command.session)
 
 
 class Auditor:
@@ -277,15 +259,12 @@ class Auditor:
             yield self._event_record(event, seq)
 
     def _event_record(self, event: Event, seq: int) -> AuditRecord:
-        record = audit_record(event)
-        extra: dict[str, Any] = {"command_seq": seq}
-        if isinstance(event, OrderFilled) and self.fees is not None:
-            liquidity, fee = self.fees.fee(event.firm, event.aggressor, event.last_price, event.last_quantity,
-                                           self._decimals[event.symbol])
-            extra.update(liquidity=liquidity, fee=format(fee, "f"))
-        elif isinstance(event, OrderFilled):
-            extra["liquidity"] = "taker" if event.aggressor else "maker"
-        return dataclasses.replace(record, **extra)
+        record = dataclasses.replace(audit_record(event), command_seq=seq)
+        if not isinstance(event, OrderFilled):
+            return record
+        if self.fees is not None:
+            return self.fees.charge(record, self._decimals[event.symbol])
+        return dataclasses.replace(record, liquidity="taker" if event.aggressor else "maker")
 
     # ------------------------------------------------------------------ raw messages
 

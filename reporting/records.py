@@ -42,6 +42,7 @@ __all__ = [
     "AuditRecord",
     "audit_record",
     "canonical_json",
+    "fields_record",
     "message_record",
     "record_from_json",
     "record_to_json",
@@ -126,7 +127,7 @@ _EXECUTION_REPORT_EVENTS = frozenset({
     OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, OrderReplaced, OrderRestated,
     OrderExpired, OrderTriggered, OrderStatusReported, StatusQueryRejected,
 })
-_EVENT_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def audit_record(event: Event) -> AuditRecord:
@@ -134,27 +135,37 @@ def audit_record(event: Event) -> AuditRecord:
     kind = _KIND_OF_EVENT.get(type(event))
     if kind is None:
         raise TypeError(f"no audit mapping for event class {type(event).__name__}; add it to _KIND_OF_EVENT")
-    names = _EVENT_FIELD_NAMES.get(type(event))
+    if type(event) in _EXECUTION_REPORT_EVENTS:
+        return fields_record(kind, event, exec_id=str(event.sequence))
+    return fields_record(kind, event)
+
+
+def fields_record(kind: str, source: Any, detail: Mapping[str, Any] | None = None, **columns: Any) -> AuditRecord:
+    """A record of any dataclass (an event, a command): fields named like a record column fill it, the
+    rest go to `detail`. An IntEnum `reason` is its FIX code (`reason_code`). `detail` and `columns`
+    add to (and override) what the fields give."""
+    names = _FIELD_NAMES.get(type(source))
     if names is None:
-        names = _EVENT_FIELD_NAMES[type(event)] = tuple(f.name for f in dataclasses.fields(event))
-    columns: dict[str, Any] = {}
-    detail: dict[str, Any] = {}
+        names = _FIELD_NAMES[type(source)] = tuple(f.name for f in dataclasses.fields(source))
+    values: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
     for name in names:
-        value = getattr(event, name)
+        value = getattr(source, name)
         if name in _COLUMNS_FROM_EVENTS:
-            columns[name] = _jsonable(value)
+            values[name] = _jsonable(value)
         elif name == "reason":
             # IntEnum reasons carry their FIX code; CancelReason has none and lives in detail only.
             if isinstance(value, IntEnum):
-                columns["reason_code"] = int(value)
-                detail["reason"] = value.name.lower()
+                values["reason_code"] = int(value)
+                extra["reason"] = value.name.lower()
             else:
-                detail["reason"] = _jsonable(value)
+                extra["reason"] = _jsonable(value)
         else:
-            detail[name] = _jsonable(value)
-    if type(event) in _EXECUTION_REPORT_EVENTS:
-        columns["exec_id"] = str(event.sequence)
-    return AuditRecord(kind=kind, detail=detail, **columns)
+            extra[name] = _jsonable(value)
+    if detail:
+        extra.update(detail)
+    values.update(columns)
+    return AuditRecord(kind=kind, detail=extra, **values)
 
 
 def session_record(kind: str, session: str, firm: str | None, timestamp_ns: int, text: str | None = None) -> AuditRecord:

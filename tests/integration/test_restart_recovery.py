@@ -8,24 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, Venue
 from config import load_settings
 from fix_gateway.gateway import Gateway
 from fix_gateway.sessions import load_sessions
 from matching import OrderType, Side, SubmitOrder, TimeInForce
 from reporting.command_journal import CommandJournal, VenueStarted, commands_file_in
 
+# Not imported from conftest: another conftest.py (tests/unit/matching) may hold that module name.
+REPO = Path(__file__).resolve().parents[2]
 
-def _restart(venue: Venue) -> Venue:
+
+def _restart(venue, make_venue):
+    """Stop the venue and start a new one on the same working directory (make_venue reuses tmp_path)."""
     venue.stop()
-    again = Venue(venue.tmp_path)
-    again.gateway.start()
-    return again
+    return make_venue()
 
 
-def test_resting_orders_come_back_with_their_ids_and_fills_after_a_restart(tmp_path: Path) -> None:
-    venue = Venue(tmp_path)
-    venue.gateway.start()
+def test_resting_orders_come_back_with_their_ids_and_fills_after_a_restart(make_venue) -> None:
+    venue = make_venue()
     try:
         buyer, seller = venue.client("BROKER1", "FIX.4.4"), venue.client("BROKER2", "FIX.4.4")
         buyer.new_order("B1", "1", 10, "190.00", tif="1")  # GTC
@@ -34,7 +34,7 @@ def test_resting_orders_come_back_with_their_ids_and_fills_after_a_restart(tmp_p
         seller.reports(2)
         first_fill = buyer.next("8")
         assert (first_fill["150"], first_fill["14"], first_fill["151"]) == ("F", "3", "7")
-        venue = _restart(venue)
+        venue = _restart(venue, make_venue)
         assert [(o.client_order_id, o.leaves_quantity) for o in venue.gateway.engine.open_orders()] == [("B1", 7)]
         buyer, seller = venue.client("BROKER1", "FIX.4.4"), venue.client("BROKER2", "FIX.4.4")
         seller.new_order("S2", "2", 7, "190.00")
@@ -49,13 +49,12 @@ def test_resting_orders_come_back_with_their_ids_and_fills_after_a_restart(tmp_p
         venue.stop()
 
 
-def test_operator_halts_and_kill_switches_survive_a_restart(tmp_path: Path) -> None:
-    venue = Venue(tmp_path)
-    venue.gateway.start()
+def test_operator_halts_and_kill_switches_survive_a_restart(make_venue) -> None:
+    venue = make_venue()
     try:
         assert venue.gateway.admin("halt", ["MSFT"])["ok"]
         assert venue.gateway.admin("kill-switch", ["set", "FIRM_B"])["ok"]
-        venue = _restart(venue)
+        venue = _restart(venue, make_venue)
         status = venue.gateway.admin("status", [])
         assert status["kill_switches"] == ["FIRM_B"] and status["instruments"]["MSFT"]["halted"]
         buyer = venue.client("BROKER1", "FIX.4.4")
@@ -103,9 +102,8 @@ def test_a_journal_the_matching_code_no_longer_reproduces_stops_the_start(tmp_pa
     CommandJournal(tmp_path / "var" / "journal", "os").close()  # the failed start let go of the journal
 
 
-def test_an_order_that_cannot_be_journaled_is_refused_and_not_applied(tmp_path: Path) -> None:
-    venue = Venue(tmp_path)
-    venue.gateway.start()
+def test_an_order_that_cannot_be_journaled_is_refused_and_not_applied(make_venue) -> None:
+    venue = make_venue()
     try:
         buyer = venue.client("BROKER1", "FIX.4.4")
         os.close(venue.gateway._journal._writer._fd)  # the disk goes away under the journal

@@ -160,8 +160,7 @@ def test_a_message_log_renamed_by_quickfix_is_read_to_its_end_before_the_new_one
     assert [r.detail["direction"] for r in messages] == ["inbound", "outbound"]
 
 
-@pytest.mark.parametrize("first", [OperatorActed(T0, "halt", "AAPL")], ids=["operator action"])
-def test_a_journal_that_does_not_start_with_venue_started_is_refused(tmp_path: Path, first) -> None:
+def test_a_journal_that_does_not_start_with_venue_started_is_refused(tmp_path: Path) -> None:
     journal = CommandJournal(tmp_path, "os")
     journal.command(T0, EndTradingDay())
     journal.close()
