@@ -41,6 +41,8 @@ CANCEL_TEXT = {
     CancelReason.SESSION_DISCONNECTED: "cancelled on disconnect",
     CancelReason.VENUE_CLOSED: "cancelled: the venue is shutting down",
     CancelReason.KILL_SWITCH: "cancelled by the exchange's kill switch",
+    CancelReason.PRICE_PROTECTION: "market order: rest cancelled at its protection price (risk price collar)",
+    CancelReason.PRICE_BAND: "rest cancelled: it could only trade outside the price band (circuit breaker)",
 }
 
 

@@ -37,7 +37,7 @@ class Order:
         "order_id", "session", "firm", "client_order_id", "symbol", "side", "order_type",
         "time_in_force", "quantity", "price", "stop_price", "expire_time_ns",
         "stp", "stp_key", "cum_quantity", "leaves_quantity", "cum_notional", "status",
-        "priority", "level", "prev", "next",
+        "priority", "level", "prev", "next", "protection_price",
     )
 
     def __init__(
@@ -69,6 +69,7 @@ class Order:
         self.level: PriceLevel | None = None
         self.prev: Order | None = None
         self.next: Order | None = None
+        self.protection_price: int | None = None  # MARKET orders: the worst price they may trade at
 
     def __repr__(self) -> str:
         return (

@@ -32,6 +32,9 @@ class SubmitOrder:
     # A copy that may already have been processed (FIX PossResend): if its ClOrdID is
     # known, answer with the order's status instead of rejecting it as a duplicate.
     possible_resend: bool = False
+    # MARKET orders only: the worst price it may trade at (a buy's highest, a sell's lowest), set by
+    # risk from the price collar at entry; the rest is cancelled there instead of sweeping the book.
+    protection_price: int | None = None
 
 
 @fast_init

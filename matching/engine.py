@@ -257,6 +257,12 @@ class MatchingEngine:
                                        order_type, instrument)
         if problem is not None:
             return problem
+        if cmd.protection_price is not None:
+            if order_type is not OrderType.MARKET:
+                return OrderRejectReason.OTHER, "only a market order takes a protection price"
+            problem = _check_price("protection price", cmd.protection_price, True, order_type, instrument)
+            if problem is not None:
+                return problem
         if cmd.time_in_force is GTD:
             if cmd.expire_time_ns is None:
                 return OrderRejectReason.OTHER, "a GTD order needs an expire time"
@@ -285,6 +291,8 @@ class MatchingEngine:
             order_id, cmd.session, cmd.firm, cmd.client_order_id, cmd.symbol, cmd.side, cmd.order_type,
             cmd.time_in_force, cmd.quantity, cmd.price, cmd.stop_price, cmd.expire_time_ns,
             cmd.self_trade_prevention, cmd.self_match_id)
+        if cmd.protection_price is not None:
+            order.protection_price = cmd.protection_price
         self._orders[order_id] = order
         self._by_client_id[(cmd.session, cmd.client_order_id)] = order
         session_orders = self._open_by_session.get(cmd.session)
@@ -321,8 +329,9 @@ class MatchingEngine:
         status = order.status
         if status is not NEW and status is not PARTIALLY_FILLED:
             return
-        if order.price is None:
-            self._cancel_open(order, CancelReason.NO_LIQUIDITY)  # market orders never rest
+        if order.price is None:  # market orders never rest
+            protected = order.protection_price is not None and (book.asks if order.side is BUY else book.bids)
+            self._cancel_open(order, CancelReason.PRICE_PROTECTION if protected else CancelReason.NO_LIQUIDITY)
         elif tif is IOC or tif is FOK:
             self._cancel_open(order, CancelReason.IMMEDIATE_OR_CANCEL)
         else:
@@ -336,7 +345,7 @@ class MatchingEngine:
         needed = order.leaves_quantity
         buy = order.side is BUY
         levels = book.asks if buy else book.bids
-        limit = order.price
+        limit = order.price if order.price is not None else order.protection_price
         prices = levels.keys() if buy else reversed(levels.keys())
         for price in prices:
             if limit is not None and (price > limit if buy else price < limit):
@@ -355,7 +364,7 @@ class MatchingEngine:
         """Trade `order` against the opposite side in price-time priority, at the resting prices."""
         buy = order.side is BUY
         levels = book.asks if buy else book.bids
-        limit = order.price
+        limit = order.price if order.price is not None else order.protection_price
         check_self = order.stp is not None
         while levels:
             price = lowest_key(levels) if buy else highest_key(levels)

@@ -90,6 +90,8 @@ class CancelReason(FastEnum):
     SESSION_DISCONNECTED = "session_disconnected"  # cancel on disconnect
     VENUE_CLOSED = "venue_closed"  # the venue shut down
     KILL_SWITCH = "kill_switch"  # an operator's kill switch for the firm or the whole venue
+    PRICE_PROTECTION = "price_protection"  # market order remainder: the next price is beyond its protection
+    PRICE_BAND = "price_band"  # remainder that could only trade outside the instrument's price band
 
 
 class ReplyTo(FastEnum):
