@@ -42,7 +42,7 @@ from fix_gateway.versions import APPLICATION_NOT_AVAILABLE, NOT_AUTHORIZED, THRO
 from marketdata import DropSession, MarketDataHub, RefuseRequest, RequestRejectReason
 from marketdata import EndTradingDay as MarketDataDayEnded
 from matching import (
-    Command, CancelReason, EndTradingDay, Event, ExpireOrders, MassCancel, MatchingEngine, OrderAccepted, OrderCancelled,
+    Command, CancelReason, EndTradingDay, Event, AdvanceClock, MassCancel, MatchingEngine, OrderAccepted, OrderCancelled,
     OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRestated, OrderStatusReported, OrderTriggered,
     OrderRejectReason, RejectOrder, SubmitOrder, TimeInForce,
 )
@@ -674,7 +674,7 @@ class Gateway(fix.Application):
             due = self.engine.next_expiry_ns
             if due is not None and due <= now:
                 with self.lock:
-                    self._process(ExpireOrders())
+                    self._process(AdvanceClock())
             if now >= self._next_day_end_ns:
                 with self.lock:
                     self._process(EndTradingDay())

@@ -1,15 +1,19 @@
 """The matching core: price-time order books, commands in, events out. No I/O, no wall clock."""
 
 from matching.book import Order, OrderBook, PriceLevel
+from matching.breakers import (
+    BandPercentages, CircuitBreakerRules, InstrumentBreaker, TradingPhase, TradingStatusReason, Uncross, uncross,
+)
 from matching.commands import (
-    CancelOrder, Command, EndTradingDay, ExpireOrders, MassCancel, QueryOrder, RejectCancel, RejectOrder,
-    ReplaceOrder, SubmitOrder,
+    AdvanceClock, CancelOrder, Command, EndTradingDay, HaltTrading, MassCancel, QueryOrder, RejectCancel,
+    RejectOrder, ReplaceOrder, ResumeTrading, SubmitOrder,
 )
 from matching.engine import MatchingEngine
 from matching.events import (
-    BookLevelChanged, CancelRejected, Event, MassCancelCompleted, MassCancelRejected, OrderAccepted,
-    OrderCancelled, OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRestated,
-    OrderStatusReported, OrderTriggered, StatusQueryRejected, TradeExecuted,
+    AuctionCompleted, BookLevelChanged, CancelRejected, Event, MassCancelCompleted, MassCancelRejected,
+    OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRepriced,
+    OrderRestated, OrderStatusReported, OrderTriggered, PriceBandChanged, StatusQueryRejected, TradeExecuted,
+    TradingStatusChanged,
 )
 from matching.rejects import CancelRejectReason, MassCancelRejectReason, OrderRejectReason
 from matching.types import (

@@ -12,6 +12,7 @@ from typing import Iterator
 
 from sortedcontainers import SortedDict
 
+from matching.breakers import InstrumentBreaker, TradingPhase, TradingStatusReason
 from matching.types import Instrument, OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce
 
 
@@ -125,7 +126,8 @@ class PriceLevel:
 class OrderBook:
     """Bids and asks by price, plus untriggered stops; the engine does all the mutating."""
 
-    __slots__ = ("instrument", "symbol", "bids", "asks", "buy_stops", "sell_stops", "last_trade_price")
+    __slots__ = ("instrument", "symbol", "bids", "asks", "buy_stops", "sell_stops", "last_trade_price", "phase",
+                 "phase_reason", "breaker")
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
@@ -136,6 +138,9 @@ class OrderBook:
         self.buy_stops: SortedDict = SortedDict()
         self.sell_stops: SortedDict = SortedDict()
         self.last_trade_price: int | None = None
+        self.phase = TradingPhase.OPEN  # outside OPEN nothing matches and the book may cross
+        self.phase_reason: TradingStatusReason | None = None  # why it is not OPEN
+        self.breaker: InstrumentBreaker | None = None  # price bands and their timers; None: no bands
 
     def side(self, side: Side) -> SortedDict:
         return self.bids if side is Side.BUY else self.asks
@@ -202,7 +207,11 @@ class OrderBook:
 
     def digest(self) -> str:
         """A hash of everything that decides future matching: levels, queue order, stops, last price."""
-        h = hashlib.sha256(f"{self.symbol}|{self.last_trade_price}".encode())
+        h = hashlib.sha256(f"{self.symbol}|{self.last_trade_price}|{self.phase.value}".encode())
+        breaker = self.breaker
+        if breaker is not None:
+            h.update(f"|B{breaker.reference},{breaker.band_low},{breaker.band_high},{breaker.limit_state_since},"
+                     f"{breaker.pause_until},{list(breaker.trades)}".encode())
         for order in self.resting_orders():
             h.update(
                 f"|R{order.order_id},{order.side.value},{order.price},{order.leaves_quantity},"
@@ -247,7 +256,11 @@ class OrderBook:
                 assert total == level.quantity, f"{self.symbol}: level {price} says {level.quantity}, orders sum {total}"
                 assert count == level.count, f"{self.symbol}: level {price} says {level.count} orders, has {count}"
         bid, ask = self.best_bid(), self.best_ask()
-        assert bid is None or ask is None or bid < ask, f"{self.symbol}: book crossed, bid {bid} >= ask {ask}"
+        if self.phase is TradingPhase.OPEN:  # orders queued for an auction may cross
+            assert bid is None or ask is None or bid < ask, f"{self.symbol}: book crossed, bid {bid} >= ask {ask}"
+            if self.breaker is not None:
+                assert bid is None or bid <= self.breaker.band_high, f"{self.symbol}: bid {bid} above the band"
+                assert ask is None or ask >= self.breaker.band_low, f"{self.symbol}: ask {ask} below the band"
         for side, stops in ((Side.BUY, self.buy_stops), (Side.SELL, self.sell_stops)):
             for stop_price, waiting in stops.items():
                 assert waiting, f"{self.symbol}: empty stop bucket {stop_price} kept"

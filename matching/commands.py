@@ -136,8 +136,24 @@ class RejectCancel:
 
 @fast_init
 @dataclass(frozen=True, slots=True)
-class ExpireOrders:
-    """A clock tick: expire every GTD order whose expire time has passed."""
+class AdvanceClock:
+    """A clock tick: expire GTD orders whose time has passed and run circuit-breaker timers that are due."""
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class HaltTrading:
+    """Stop matching in one instrument, or in every instrument when `symbol` is None (an operator's halt)."""
+
+    symbol: str | None = None
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class ResumeTrading:
+    """Reopen halted or paused trading through a call auction; every halted instrument when `symbol` is None."""
+
+    symbol: str | None = None
 
 
 @fast_init
@@ -146,5 +162,5 @@ class EndTradingDay:
     """Expire all Day orders and forget the day's closed orders and ClOrdIDs."""
 
 
-Command = (SubmitOrder | CancelOrder | ReplaceOrder | QueryOrder | MassCancel | ExpireOrders | EndTradingDay
-           | RejectOrder | RejectCancel)
+Command = (SubmitOrder | CancelOrder | ReplaceOrder | QueryOrder | MassCancel | AdvanceClock | EndTradingDay
+           | RejectOrder | RejectCancel | HaltTrading | ResumeTrading)

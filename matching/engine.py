@@ -13,14 +13,16 @@ from collections import deque
 from typing import Callable, Iterable
 
 from matching.book import Order, OrderBook, highest_key, lowest_key
+from matching.breakers import CircuitBreakerRules, InstrumentBreaker, TradingPhase, TradingStatusReason, uncross
 from matching.commands import (
-    CancelOrder, Command, EndTradingDay, ExpireOrders, MassCancel, QueryOrder, RejectCancel, RejectOrder,
-    ReplaceOrder, SubmitOrder,
+    AdvanceClock, CancelOrder, Command, EndTradingDay, HaltTrading, MassCancel, QueryOrder, RejectCancel,
+    RejectOrder, ReplaceOrder, ResumeTrading, SubmitOrder,
 )
 from matching.events import (
-    BookLevelChanged, CancelRejected, Event, MassCancelCompleted, MassCancelRejected, OrderAccepted,
-    OrderCancelled, OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRestated,
-    OrderStatusReported, OrderTriggered, StatusQueryRejected, TradeExecuted,
+    AuctionCompleted, BookLevelChanged, CancelRejected, Event, MassCancelCompleted, MassCancelRejected,
+    OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRepriced,
+    OrderRestated, OrderStatusReported, OrderTriggered, PriceBandChanged, StatusQueryRejected, TradeExecuted,
+    TradingStatusChanged,
 )
 from matching.rejects import CancelRejectReason, MassCancelRejectReason, OrderRejectReason
 from matching.types import (
@@ -38,6 +40,9 @@ STOP = OrderType.STOP
 GTD = TimeInForce.GTD
 IOC = TimeInForce.IOC
 FOK = TimeInForce.FOK
+OPEN = TradingPhase.OPEN
+HALTED = TradingPhase.HALTED
+PRE_OPEN = TradingPhase.PRE_OPEN
 
 
 class MatchingEngine:
@@ -51,8 +56,21 @@ class MatchingEngine:
         first_sequence: int = 1,
         first_order_id: int = 1,
         first_trade_id: int = 1,
+        circuit_breakers: CircuitBreakerRules | None = None,
+        queue_when_halted: bool = True,
     ) -> None:
         self._books: dict[str, OrderBook] = {i.symbol: OrderBook(i) for i in instruments}
+        # Price bands, limit states and pauses; without rules only an operator's halts stop matching.
+        self._rules = circuit_breakers
+        self._queue_when_halted = circuit_breakers.queue_during_pause if circuit_breakers else queue_when_halted
+        if circuit_breakers is not None:
+            for book in self._books.values():
+                instrument = book.instrument
+                if instrument.reference_price is not None:
+                    book.breaker = InstrumentBreaker(circuit_breakers, instrument.reference_price,
+                                                     instrument.band_tier, instrument.tick_size)
+        self._deadlines: dict[str, int] = {}  # symbol -> when its limit state times out or its pause ends
+        self._next_review_ns: int | None = None  # when reference prices are next reviewed (after trades)
         self._clock = clock
         self._next_sequence = first_sequence
         self._next_order_id = first_order_id
@@ -78,7 +96,9 @@ class MatchingEngine:
             ReplaceOrder: self._replace,
             QueryOrder: self._query,
             MassCancel: self._mass_cancel,
-            ExpireOrders: self._expire_due,
+            AdvanceClock: self._tick,
+            HaltTrading: self._halt,
+            ResumeTrading: self._resume,
             EndTradingDay: self._end_trading_day,
             RejectOrder: self._record_order_reject,
             RejectCancel: self._record_cancel_reject,
@@ -93,6 +113,8 @@ class MatchingEngine:
         self._trade_high = self._trade_low = None
         self._handlers[type(command)](command)
         if self._touched:
+            if self._rules is not None:
+                self._watch_bands()
             self._emit_level_changes()
         return events
 
@@ -122,6 +144,19 @@ class MatchingEngine:
     def next_expiry_ns(self) -> int | None:
         """The earliest GTD expire time still scheduled (it may belong to an order already closed)."""
         return self._expiries[0][0] if self._expiries else None
+
+    @property
+    def next_timer_ns(self) -> int | None:
+        """When an AdvanceClock next has work: a GTD expiry, a limit state timing out or a pause ending."""
+        due = [t for t in (self._expiries[0][0] if self._expiries else None, self._next_review_ns) if t is not None]
+        if self._deadlines:
+            due.append(min(self._deadlines.values()))
+        return min(due) if due else None
+
+    def trading_status(self, symbol: str) -> TradingStatusChanged:
+        """The instrument's status now, as the event that would announce it (sequence 0: not an event)."""
+        book = self._books[symbol]
+        return self._status_event(book, book.phase_reason or TradingStatusReason.OPERATOR_RESUME, 0)
 
     def digest(self) -> str:
         """One hash over every book, for determinism checks."""
@@ -273,6 +308,20 @@ class MatchingEngine:
         if (cmd.session, cmd.client_order_id) in self._by_client_id:
             return (OrderRejectReason.DUPLICATE_ORDER,
                     f"ClOrdID {cmd.client_order_id!r} was already used today by this session")
+        if book.phase is not OPEN:
+            return self._closed_problem(book, cmd)
+        return None
+
+    def _closed_problem(self, book: OrderBook, cmd: SubmitOrder) -> tuple[OrderRejectReason, str] | None:
+        """Why a new order is refused while the instrument does not trade continuously (None: it queues)."""
+        why = _why_not_open(book, self._rules)
+        if book.phase is HALTED:
+            return (OrderRejectReason.EXCHANGE_CLOSED,
+                    f"{book.symbol}: trading is {why}; new orders are refused until it reopens, cancels are accepted")
+        if cmd.order_type is OrderType.MARKET or cmd.time_in_force is IOC or cmd.time_in_force is FOK:
+            return (OrderRejectReason.EXCHANGE_CLOSED,
+                    f"{book.symbol}: trading is {why}; market, IOC and FOK orders are refused until it reopens, "
+                    f"limit orders queue for the reopening auction")
         return None
 
     def _submit(self, cmd: SubmitOrder) -> None:
@@ -322,30 +371,68 @@ class MatchingEngine:
     def _execute(self, book: OrderBook, order: Order) -> None:
         """Match an order entering the book, then rest it or cancel what is left, per its type and TIF."""
         tif = order.time_in_force
-        if tif is FOK and not self._can_fill_completely(book, order):
-            self._cancel_open(order, CancelReason.FILL_OR_KILL)
-            return
-        self._match(book, order)
-        status = order.status
-        if status is not NEW and status is not PARTIALLY_FILLED:
-            return
+        if book.phase is OPEN:
+            if tif is FOK and not self._can_fill_completely(book, order):
+                self._cancel_open(order, CancelReason.FILL_OR_KILL)
+                return
+            self._match(book, order)
+            status = order.status
+            if status is not NEW and status is not PARTIALLY_FILLED:
+                return
+        # else nothing matches: a limit order queues for the reopening auction
         if order.price is None:  # market orders never rest
-            protected = order.protection_price is not None and (book.asks if order.side is BUY else book.bids)
-            self._cancel_open(order, CancelReason.PRICE_PROTECTION if protected else CancelReason.NO_LIQUIDITY)
+            self._cancel_open(order, self._why_market_stopped(book, order))
         elif tif is IOC or tif is FOK:
             self._cancel_open(order, CancelReason.IMMEDIATE_OR_CANCEL)
         else:
-            order.priority = self._next_priority  # time priority from the moment it rests (or re-rests)
-            self._next_priority += 1
-            self._touch(book, order.side, order.price)
-            book.rest(order)
+            breaker = book.breaker
+            if breaker is not None and book.phase is OPEN:
+                if order.side is BUY:
+                    if order.price > breaker.band_high:
+                        self._reprice(order, breaker.band_high)
+                elif order.price < breaker.band_low:
+                    self._reprice(order, breaker.band_low)
+            self._rest(book, order)
+
+    def _rest(self, book: OrderBook, order: Order) -> None:
+        order.priority = self._next_priority  # time priority from the moment it rests (or re-rests)
+        self._next_priority += 1
+        self._touch(book, order.side, order.price)
+        book.rest(order)
+
+    def _why_market_stopped(self, book: OrderBook, order: Order) -> CancelReason:
+        buy = order.side is BUY
+        levels = book.asks if buy else book.bids
+        if not levels or book.phase is not OPEN:
+            return CancelReason.NO_LIQUIDITY
+        following = lowest_key(levels) if buy else highest_key(levels)
+        protection = order.protection_price
+        if protection is not None and (following > protection if buy else following < protection):
+            return CancelReason.PRICE_PROTECTION
+        breaker = book.breaker
+        if breaker is not None and (following > breaker.band_high if buy else following < breaker.band_low):
+            return CancelReason.PRICE_BAND
+        return CancelReason.NO_LIQUIDITY
+
+    @staticmethod
+    def _match_limit(book: OrderBook, order: Order) -> int | None:
+        """The worst price the order may trade at: its limit, its protection, the price band; None: any."""
+        limit = order.price if order.price is not None else order.protection_price
+        breaker = book.breaker
+        if breaker is not None:
+            if order.side is BUY:
+                if limit is None or limit > breaker.band_high:
+                    return breaker.band_high
+            elif limit is None or limit < breaker.band_low:
+                return breaker.band_low
+        return limit
 
     def _can_fill_completely(self, book: OrderBook, order: Order) -> bool:
         """FOK: is there enough opposite quantity within the limit, ahead of any self-match?"""
         needed = order.leaves_quantity
         buy = order.side is BUY
         levels = book.asks if buy else book.bids
-        limit = order.price if order.price is not None else order.protection_price
+        limit = self._match_limit(book, order)
         prices = levels.keys() if buy else reversed(levels.keys())
         for price in prices:
             if limit is not None and (price > limit if buy else price < limit):
@@ -364,7 +451,7 @@ class MatchingEngine:
         """Trade `order` against the opposite side in price-time priority, at the resting prices."""
         buy = order.side is BUY
         levels = book.asks if buy else book.bids
-        limit = order.price if order.price is not None else order.protection_price
+        limit = self._match_limit(book, order)
         check_self = order.stp is not None
         while levels:
             price = lowest_key(levels) if buy else highest_key(levels)
@@ -418,6 +505,8 @@ class MatchingEngine:
             buyer.order_id, seller.order_id, buyer.firm, seller.firm))
         self._next_sequence = sequence + 1
         book.last_trade_price = price
+        if book.breaker is not None:
+            book.breaker.record_trade(now, price)
         if self._trade_high is None:
             self._trade_high = self._trade_low = price
         elif price > self._trade_high:
@@ -549,9 +638,12 @@ class MatchingEngine:
         instrument = book.instrument
         waiting = order.order_type.is_stop and self._waiting_for_trigger(book, order)
         problem = None
+        if book.phase is HALTED:
+            problem = (CancelRejectReason.OTHER, f"{book.symbol}: trading is {_why_not_open(book, self._rules)}; "
+                                                 f"replaces are refused until it reopens, cancels are accepted")
         for name, asked, actual in (("symbol", cmd.symbol, order.symbol), ("side", cmd.side, order.side),
                                     ("order type", cmd.order_type, order.order_type)):
-            if asked is not None and asked != actual:
+            if problem is None and asked is not None and asked != actual:
                 problem = (CancelRejectReason.OTHER, f"a replace cannot change the {name} "
                            f"({_name(actual)} to {_name(asked)}); cancel and enter a new order")
                 break
@@ -682,7 +774,28 @@ class MatchingEngine:
             order.symbol, order.side, order.time_in_force, order.quantity, order.price, order.cum_quantity,
             order.cum_notional, expired))
 
-    def _expire_due(self, cmd: ExpireOrders) -> None:
+    def _tick(self, cmd: AdvanceClock) -> None:
+        self._expire_due()
+        now = self._now
+        if self._next_review_ns is not None and self._next_review_ns <= now:
+            self._next_review_ns = None
+            for book in self._books.values():
+                breaker = book.breaker
+                if breaker is not None and breaker.traded and book.phase is OPEN:
+                    if breaker.update_reference(self._rules, now):
+                        self._band_changed(book)
+        if self._deadlines:
+            for symbol, deadline in list(self._deadlines.items()):
+                if deadline > now:
+                    continue
+                book = self._books[symbol]
+                breaker = book.breaker
+                if book.phase is OPEN and breaker.limit_state_since is not None:
+                    self._pause(book)
+                elif book.phase is not OPEN and breaker.pause_until is not None:
+                    self._reopen(book, TradingStatusReason.PAUSE_ENDED)
+
+    def _expire_due(self) -> None:
         expiries = self._expiries
         while expiries and expiries[0][0] <= self._now:
             expire_time, order_id = heapq.heappop(expiries)
@@ -698,6 +811,163 @@ class MatchingEngine:
         self._orders = {i: o for i, o in self._orders.items() if o.status.is_open}
         self._by_client_id = {(o.session, o.client_order_id): o for o in self._orders.values()}
         self._open_by_session = {s: orders for s, orders in self._open_by_session.items() if orders}
+
+    # ------------------------------------------------------------------ circuit breakers and halts
+
+    def _watch_bands(self) -> None:
+        """After a command: schedule a review of reference prices after trades; enter or leave limit states."""
+        touched = self._touched
+        books = [next(iter(touched.values()))[0]] if len(touched) == 1 else {e[0]: None for e in touched.values()}
+        for book in books:
+            breaker = book.breaker
+            if breaker is None or book.phase is not OPEN:
+                continue
+            if breaker.traded and self._next_review_ns is None:
+                self._next_review_ns = self._now + self._rules.review_ns
+            bids, asks = book.bids, book.asks
+            at_band = (bids and highest_key(bids) >= breaker.band_high) or (asks and lowest_key(asks) <= breaker.band_low)
+            if at_band:
+                if breaker.limit_state_since is None:
+                    breaker.limit_state_since = self._now
+                    self._deadlines[book.symbol] = self._now + self._rules.limit_state_ns
+                    self._events.append(self._status_event(book, TradingStatusReason.LIMIT_STATE_ENTERED))
+            elif breaker.limit_state_since is not None:
+                breaker.limit_state_since = None
+                del self._deadlines[book.symbol]
+                self._events.append(self._status_event(book, TradingStatusReason.LIMIT_STATE_CLEARED))
+
+    def _band_changed(self, book: OrderBook) -> None:
+        """Announce the new band and slide orders now outside it to its edge."""
+        breaker = book.breaker
+        self._events.append(PriceBandChanged(self._sequence(), self._now, book.symbol, breaker.reference,
+                                             breaker.band_low, breaker.band_high))
+        for side, levels, prices, edge in (
+                (BUY, book.bids, book.bids.irange(minimum=breaker.band_high + 1, reverse=True), breaker.band_high),
+                (SELL, book.asks, book.asks.irange(maximum=breaker.band_low - 1), breaker.band_low)):
+            for price in list(prices):
+                for order in list(levels[price]):
+                    self._touch(book, side, price)
+                    book.take_out(order)
+                    self._reprice(order, edge)
+                    self._rest(book, order)
+
+    def _reprice(self, order: Order, price: int) -> None:
+        previous = order.price
+        order.price = price
+        self._events.append(OrderRepriced(
+            self._sequence(), self._now, order.order_id, order.session, order.firm, order.client_order_id,
+            order.symbol, order.side, order.order_type, order.quantity, price, previous, order.cum_quantity,
+            order.leaves_quantity, order.cum_notional))
+
+    def _status_event(self, book: OrderBook, reason: TradingStatusReason, sequence: int | None = None
+                      ) -> TradingStatusChanged:
+        breaker = book.breaker
+        if breaker is None:
+            return TradingStatusChanged(self._sequence() if sequence is None else sequence, self._now, book.symbol,
+                                        book.phase, reason, False, None, None, None, None)
+        return TradingStatusChanged(
+            self._sequence() if sequence is None else sequence, self._now, book.symbol, book.phase, reason,
+            breaker.limit_state_since is not None, breaker.reference, breaker.band_low, breaker.band_high,
+            breaker.pause_until)
+
+    def _pause(self, book: OrderBook) -> None:
+        """The limit state was not cleared in time: stop matching until the pause ends."""
+        breaker = book.breaker
+        breaker.limit_state_since = None
+        breaker.pause_until = self._deadlines[book.symbol] = self._now + self._rules.pause_ns
+        book.phase = PRE_OPEN if self._queue_when_halted else HALTED
+        book.phase_reason = TradingStatusReason.LIMIT_STATE_TIMEOUT
+        self._events.append(self._status_event(book, TradingStatusReason.LIMIT_STATE_TIMEOUT))
+
+    def _targets(self, symbol: str | None) -> list[OrderBook]:
+        if symbol is None:
+            return list(self._books.values())
+        book = self._books.get(symbol)
+        return [] if book is None else [book]
+
+    def _halt(self, cmd: HaltTrading) -> None:
+        for book in self._targets(cmd.symbol):
+            if book.phase_reason is TradingStatusReason.OPERATOR_HALT:
+                continue
+            breaker = book.breaker
+            if breaker is not None:  # an operator's halt has no set end, and replaces a pause
+                breaker.limit_state_since = breaker.pause_until = None
+                self._deadlines.pop(book.symbol, None)
+            book.phase = PRE_OPEN if self._queue_when_halted else HALTED
+            book.phase_reason = TradingStatusReason.OPERATOR_HALT
+            self._events.append(self._status_event(book, TradingStatusReason.OPERATOR_HALT))
+
+    def _resume(self, cmd: ResumeTrading) -> None:
+        for book in self._targets(cmd.symbol):
+            if book.phase is not OPEN:
+                self._reopen(book, TradingStatusReason.OPERATOR_RESUME)
+
+    def _reopen(self, book: OrderBook, reason: TradingStatusReason) -> None:
+        """Uncross the queued orders in a call auction, then trade continuously again."""
+        breaker = book.breaker
+        if breaker is not None:
+            reference = breaker.reference
+        elif book.instrument.reference_price is not None:
+            reference = book.instrument.reference_price
+        else:
+            reference = book.last_trade_price or 0
+        result = uncross([(p, q) for p, q, _ in book.depth(BUY)], [(p, q) for p, q, _ in book.depth(SELL)],
+                         reference)
+        if result is not None:
+            left = result.volume
+            while left:
+                buy = book.bids[highest_key(book.bids)].head
+                sell = book.asks[lowest_key(book.asks)].head
+                left -= self._cross(book, buy, sell, result.price)
+            self._events.append(AuctionCompleted(self._sequence(), self._now, book.symbol, result.price,
+                                                 result.volume, result.imbalance))
+        book.phase = OPEN
+        book.phase_reason = None
+        if breaker is not None:
+            breaker.pause_until = None
+            self._deadlines.pop(book.symbol, None)
+            breaker.traded = False
+            if result is not None and breaker.set_reference(self._rules, result.price):
+                self._band_changed(book)
+        self._events.append(self._status_event(book, reason))
+        if self._trade_high is not None:
+            self._run_triggers(book)
+
+    def _cross(self, book: OrderBook, buy: Order, sell: Order, price: int) -> int:
+        """An auction trade between two queued orders at the auction price; neither took liquidity."""
+        quantity = min(buy.leaves_quantity, sell.leaves_quantity)
+        trade_id = self._next_trade_id
+        self._next_trade_id = trade_id + 1
+        events = self._events
+        for order in (buy, sell):
+            self._touch(book, order.side, order.price)
+            level = order.level
+            level.quantity -= quantity
+            order.cum_quantity += quantity
+            order.leaves_quantity -= quantity
+            order.cum_notional += quantity * price
+            if order.leaves_quantity:
+                order.status = PARTIALLY_FILLED
+            else:
+                level.unlink(order)
+                if level.count == 0:
+                    del (book.bids if order.side is BUY else book.asks)[level.price]
+                self._close(order, FILLED)
+            events.append(OrderFilled(
+                self._sequence(), self._now, order.order_id, order.session, order.firm, order.client_order_id,
+                order.symbol, order.side, order.quantity, order.price, trade_id, price, quantity,
+                order.cum_quantity, order.leaves_quantity, order.cum_notional, False))
+        events.append(TradeExecuted(self._sequence(), self._now, trade_id, book.symbol, price, quantity, None,
+                                    buy.order_id, sell.order_id, buy.firm, sell.firm))
+        book.last_trade_price = price
+        if book.breaker is not None:
+            book.breaker.record_trade(self._now, price)
+        if self._trade_high is None:
+            self._trade_high = self._trade_low = price
+        else:
+            self._trade_high = max(self._trade_high, price)
+            self._trade_low = min(self._trade_low, price)
+        return quantity
 
 
 def _check_price(name: str, value: int | None, required: bool, order_type: OrderType,
@@ -724,3 +994,11 @@ def _name(value: object) -> str:
 def _stop_reached(order: Order, high: int, low: int) -> bool:
     """A buy stop triggers when a trade prints at or above its stop, a sell stop at or below."""
     return high >= order.stop_price if order.side is BUY else low <= order.stop_price
+
+
+
+def _why_not_open(book: OrderBook, rules: CircuitBreakerRules | None) -> str:
+    if book.phase_reason is TradingStatusReason.LIMIT_STATE_TIMEOUT and rules is not None:
+        return (f"paused by the circuit breaker (limit state not cleared within "
+                f"{rules.limit_state_ns // 1_000_000_000} s)")
+    return "halted by the operator"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from matching.breakers import TradingPhase, TradingStatusReason
 from matching.frozen import fast_init
 from matching.rejects import CancelRejectReason, MassCancelRejectReason, OrderRejectReason
 from matching.types import CancelReason, OrderStatus, OrderType, ReplyTo, Side, TimeInForce
@@ -80,13 +81,13 @@ class OrderFilled(Event):
 @fast_init
 @dataclass(frozen=True, slots=True)
 class TradeExecuted(Event):
-    """The public print of a trade, at the resting order's price."""
+    """The public print of a trade, at the resting order's price (at the auction price in an auction)."""
 
     trade_id: int
     symbol: str
     price: int
     quantity: int
-    aggressor_side: Side
+    aggressor_side: Side | None  # None for an auction trade: neither side took liquidity
     buy_order_id: int
     sell_order_id: int
     buy_firm: str
@@ -275,3 +276,68 @@ class BookLevelChanged(Event):
     price: int
     quantity: int
     order_count: int
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class OrderRepriced(Event):
+    """The venue moved an open order's limit price to the edge of the price band (LULD price sliding).
+
+    A buy priced above the upper band rests at the upper band, a sell below the lower
+    band at the lower band; the order joins the back of that level's queue.
+    """
+
+    order_id: int
+    session: str
+    firm: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: int
+    price: int
+    previous_price: int
+    cum_quantity: int
+    leaves_quantity: int
+    cum_notional: int
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class TradingStatusChanged(Event):
+    """An instrument's trading status changed: limit state, pause, halt or reopening.
+
+    `until_ns` is when a circuit-breaker pause ends (None otherwise); the band is the
+    one in force after the change (None when the venue runs without price bands).
+    """
+
+    symbol: str
+    phase: TradingPhase
+    reason: TradingStatusReason
+    limit_state: bool
+    reference_price: int | None
+    band_low: int | None
+    band_high: int | None
+    until_ns: int | None
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class PriceBandChanged(Event):
+    """The reference price moved enough to move the instrument's price band."""
+
+    symbol: str
+    reference_price: int
+    band_low: int
+    band_high: int
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class AuctionCompleted(Event):
+    """A reopening call auction uncrossed: `volume` traded at `price` (its trades came just before)."""
+
+    symbol: str
+    price: int
+    volume: int
+    imbalance: int  # buy minus sell interest left at the price: positive when buyers are left over

@@ -115,6 +115,8 @@ class Instrument:
     tick_size: int = 1
     lot_size: int = 1
     price_decimals: int = 0  # for messages only: how people write these prices
+    reference_price: int | None = None  # circuit breakers' first reference price (None: the first trade's)
+    band_tier: int = 1  # circuit breakers' band width tier
 
     def __post_init__(self) -> None:
         if self.tick_size <= 0 or self.lot_size <= 0:

@@ -31,7 +31,7 @@ from config import Settings
 from fix_gateway.venue import build_engine
 from matching import (
     BookLevelChanged, CancelOrder, EndTradingDay, Event, MassCancel, MatchingEngine, OrderFilled,
-    QueryOrder, RejectCancel, RejectOrder, ReplaceOrder, SubmitOrder,
+    HaltTrading, QueryOrder, RejectCancel, RejectOrder, ReplaceOrder, ResumeTrading, SubmitOrder,
 )
 from reporting.command_journal import INPUT_CODEC, CommandApplied, OperatorActed, VenueStarted, commands_file_in
 from reporting.journal import JournalTail, JournalWriter, journal_file_in, last_journal_seq, read_journal
@@ -152,6 +152,11 @@ def _field(raw: str, tag: str) -> str | None:
 def received_record(entry: CommandApplied, command_seq: int) -> AuditRecord | None:
     """The record that a request arrived (before anything it caused); None for the venue's clock ticks."""
     command = entry.command
+    if isinstance(command, (HaltTrading, ResumeTrading)):
+        action = "halt" if isinstance(command, HaltTrading) else "resume"
+        target = command.symbol or "venue"
+        return AuditRecord(timestamp_ns=entry.timestamp_ns, kind="operator_action", command_seq=command_seq,
+                           symbol=command.symbol, text=action, detail={"action": action, "target": target})
     kind = _RECEIVED_KIND.get(type(command))
     if kind is None:
         return None

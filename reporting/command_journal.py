@@ -93,6 +93,7 @@ _ENTRY_TYPES: dict[str, type] = {cls.kind: cls for cls in typing.get_args(InputE
 # ---------------------------------------------------------------------- commands
 
 _COMMAND_TYPES: dict[str, type] = {cls.__name__: cls for cls in typing.get_args(Command)}
+_LEGACY_COMMAND_NAMES = {"ExpireOrders": "AdvanceClock"}  # journals written before the rename still replay
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,8 @@ def encode_command(command: Command) -> dict[str, Any]:
 
 def decode_command(body: dict[str, Any]) -> Command:
     """The command back from `encode_command`'s form (ValueError for an unknown type or value)."""
-    cls = _COMMAND_TYPES.get(body.get("type"))  # type: ignore[arg-type]
+    name = body.get("type")
+    cls = _COMMAND_TYPES.get(_LEGACY_COMMAND_NAMES.get(name, name))  # type: ignore[arg-type]
     if cls is None:
         raise ValueError(f"unknown command type {body.get('type')!r}; known: {', '.join(sorted(_COMMAND_TYPES))}")
     values = {}

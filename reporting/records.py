@@ -33,6 +33,7 @@ from matching.events import (
     StatusQueryRejected,
     TradeExecuted,
 )
+from matching.events import AuctionCompleted, OrderRepriced, PriceBandChanged, TradingStatusChanged
 
 __all__ = [
     "FIX_MESSAGE_KIND",
@@ -120,12 +121,16 @@ _KIND_OF_EVENT: dict[type[Event], str] = {
     MassCancelCompleted: "mass_cancel_completed",
     MassCancelRejected: "mass_cancel_rejected",
     BookLevelChanged: "book_level_changed",
+    OrderRepriced: "order_repriced",
+    TradingStatusChanged: "trading_status_changed",
+    PriceBandChanged: "price_band_changed",
+    AuctionCompleted: "auction_completed",
 }
 # Events the gateway answers with an ExecutionReport whose ExecID (17) is the engine
 # sequence (fix_gateway/outbound.py); the audit keeps the same id so the two join.
 _EXECUTION_REPORT_EVENTS = frozenset({
     OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, OrderReplaced, OrderRestated,
-    OrderExpired, OrderTriggered, OrderStatusReported, StatusQueryRejected,
+    OrderExpired, OrderTriggered, OrderStatusReported, StatusQueryRejected, OrderRepriced,
 })
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from matching import ExpireOrders, Instrument, MatchingEngine, OrderType, Side, SubmitOrder, TimeInForce
+from matching import AdvanceClock, Instrument, MatchingEngine, OrderType, Side, SubmitOrder, TimeInForce
 from matching.bench import StreamRecorder
 
 
@@ -34,7 +34,7 @@ def recorded_stream() -> list:
         extra.append(SubmitOrder("S9", "S9", f"G{i}", "BENCH", side, OrderType.LIMIT, 5,
                                  price=100_000 + (-60 if side is Side.BUY else 60),
                                  time_in_force=TimeInForce.GTD, expire_time_ns=1_700_000_000_050_000_000 + i))
-        extra.append(ExpireOrders())
+        extra.append(AdvanceClock())
     mixed = commands[:]
     for i, command in enumerate(extra):
         mixed.insert(rng.randint(500, len(mixed)), command)

@@ -3,10 +3,11 @@ invariants after every command, plus terse helpers to place and amend orders."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 from matching import (
-    CancelOrder, EndTradingDay, Event, ExpireOrders, Instrument, MassCancel, MatchingEngine, OrderType,
+    CancelOrder, EndTradingDay, Event, AdvanceClock, Instrument, MassCancel, MatchingEngine, OrderType,
     QueryOrder, ReplaceOrder, SelfTradePrevention, Side, SubmitOrder, TimeInForce,
 )
 
@@ -22,9 +23,13 @@ def px(dollars: float) -> int:
 
 
 class Venue:
-    def __init__(self) -> None:
+    def __init__(self, circuit_breakers=None, *, queue_when_halted=True, reference=100.00) -> None:
         self.now = 1_000_000_000
-        self.engine = MatchingEngine([AAPL, MSFT, ROUND_LOTS], clock=lambda: self.now)
+        instruments = [AAPL, MSFT, ROUND_LOTS]
+        if circuit_breakers is not None:
+            instruments = [dataclasses.replace(i, reference_price=px(reference)) for i in instruments]
+        self.engine = MatchingEngine(instruments, clock=lambda: self.now, circuit_breakers=circuit_breakers,
+                                     queue_when_halted=queue_when_halted)
         self._ids = itertools.count(1)
         self.history: list[Event] = []
 
@@ -70,7 +75,7 @@ class Venue:
 
     def tick(self, now: int) -> list[Event]:
         self.now = now
-        return self.do(ExpireOrders())
+        return self.do(AdvanceClock())
 
     def end_of_day(self) -> list[Event]:
         return self.do(EndTradingDay())
@@ -84,6 +89,10 @@ class Venue:
         levels = self.engine.book(symbol).side(side)
         level = levels.get(px(price))
         return [o.client_order_id for o in level] if level else []
+
+
+def seconds(n: float) -> int:
+    return round(n * 1_000_000_000)
 
 
 def of(events, kind):

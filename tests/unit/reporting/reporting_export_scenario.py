@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, insert
 
 from config import Settings, load_settings
 from matching import (
-    CancelOrder, ExpireOrders, Instrument, MatchingEngine, OrderType, ReplaceOrder, Side, SubmitOrder, TimeInForce,
+    CancelOrder, AdvanceClock, Instrument, MatchingEngine, OrderType, ReplaceOrder, Side, SubmitOrder, TimeInForce,
 )
 from reporting.fees import FeeSchedule
 from reporting.journal import JournalWriter
@@ -81,7 +81,7 @@ SESSION: list[tuple[int, object]] = [
     (6, _a("R2", Side.BUY, 10, price="190.001")),  # rejected: off the tick (18)
     (7, _a("A3", Side.SELL, 50, "MSFT", "420.00", tif=TimeInForce.GTD, expire=T0 + 60 * SECOND)),
     (8, _a("S1", Side.BUY, 5, order_type=OrderType.STOP, stop="190.10")),  # waits for a trade at 190.10
-    (61, ExpireOrders()),  # A3 expires
+    (61, AdvanceClock()),  # A3 expires
     (70, _b("B3", Side.SELL, 20, "AAPL", "190.10")),
     (75, _a("A5", Side.BUY, 20, order_type=OrderType.MARKET)),  # trade 3: 20 @ 190.10; S1 triggers, no liquidity
     (DAY // SECOND, _b("B4", Side.SELL, 10, "MSFT", "420.00")),

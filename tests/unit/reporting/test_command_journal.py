@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from matching import (
-    CancelOrder, CancelReason, CancelRejectReason, EndTradingDay, ExpireOrders, MassCancel, OrderRejectReason,
+    CancelOrder, CancelReason, CancelRejectReason, EndTradingDay, AdvanceClock, MassCancel, OrderRejectReason,
     OrderType, QueryOrder, RejectCancel, RejectOrder, ReplaceOrder, ReplyTo, SelfTradePrevention, Side,
     SubmitOrder, TimeInForce,
 )
@@ -22,6 +22,7 @@ EVERY_COMMAND = [
     SubmitOrder("S1", "F1", "c2", "AAPL", Side.SELL, OrderType.STOP_LIMIT, 5, price=18000, stop_price=18100,
                 time_in_force=TimeInForce.GTD, expire_time_ns=1_800_000_000_000_000_000,
                 self_trade_prevention=SelfTradePrevention.CANCEL_BOTH, self_match_id="desk-7", possible_resend=True),
+    SubmitOrder("S1", "F1", "c8", "AAPL", Side.BUY, OrderType.MARKET, 10, protection_price=19900),
     CancelOrder("S1", "F1", "c3", orig_client_order_id="c1"),
     CancelOrder("S1", "F1", "c4", order_id=77, possible_resend=True),
     ReplaceOrder("S1", "F1", "c5", 50, orig_client_order_id="c1", price=19100, symbol="AAPL", side=Side.BUY,
@@ -31,7 +32,7 @@ EVERY_COMMAND = [
     MassCancel("S1", "F1", None, only_session="S1", reason=CancelReason.KILL_SWITCH),
     RejectOrder("S1", "F1", "c6", "ZZZ", None, None, 1, None, OrderRejectReason.UNKNOWN_SYMBOL, "unknown ZZZ"),
     RejectCancel("S1", "F1", "c7", "c1", None, ReplyTo.REPLACE, CancelRejectReason.OTHER, "bad price"),
-    ExpireOrders(),
+    AdvanceClock(),
     EndTradingDay(),
 ]
 
