@@ -32,10 +32,13 @@ test: install
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 bench: install
-	$(PY) -m matching.bench
+	$(PY) -m matching.bench --breakers both
 	$(VENV)/bin/fixex bench -- --audit both
 	$(VENV)/bin/fixex bench -- --market-data
 	$(VENV)/bin/fixex bench -- --loader || echo "audit loader benchmark skipped: it needs PostgreSQL (FIXEX_TEST_DATABASE_URL)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+
+demo: install
+	$(VENV)/bin/fixex demo

@@ -20,7 +20,10 @@ from typing import Any, NoReturn
 import yaml
 
 from .settings import (
+    CIRCUIT_BREAKER_MODES,
+    CircuitBreakerSettings,
     DEFAULT_LOGOUT_MESSAGES_PER_SECOND,
+    DEFAULT_MARKET_ORDER_PROTECTION_PERCENT,
     DEFAULT_MAX_MESSAGES_PER_SECOND,
     DEFAULT_MAX_ORDER_NOTIONAL,
     DEFAULT_FEE_TIERS,
@@ -491,11 +494,14 @@ _RISK_LIMITS = {
     "max_messages_per_second": _Field(_integer(1, 1_000_000), DEFAULT_MAX_MESSAGES_PER_SECOND),
     "logout_messages_per_second": _Field(_integer(1, 1_000_000), DEFAULT_LOGOUT_MESSAGES_PER_SECOND),
     "price_collar_percent": _Field(_positive_decimal("10"), None),
+    "price_collar_ticks": _Field(_integer(1), None),
+    "market_order_protection_percent": _Field(_positive_decimal("5"), DEFAULT_MARKET_ORDER_PROTECTION_PERCENT),
     "credit_limit": _Field(_positive_decimal("50000000"), None),
     "max_position": _Field(_integer(1), None),
     "max_daily_loss": _Field(_positive_decimal("250000"), None),
     "restricted_symbols": _Field(_symbol_list, ()),
     "market_orders": _Field(_boolean, True),
+    "kill_switch_on_credit_breach": _Field(_boolean, False),
 }
 _RISK_OVERRIDE = {name: _Field(spec.read, None) for name, spec in _RISK_LIMITS.items()}
 _RISK = {
@@ -510,8 +516,21 @@ _FEE_TIER = {
     "maker_bps": _Field(_basis_points),
     "taker_bps": _Field(_basis_points),
 }
+_CIRCUIT_BREAKERS = {
+    "enabled": _Field(_boolean, True),
+    "tier_1_percent": _Field(_positive_decimal("5"), Decimal(5)),
+    "tier_2_percent": _Field(_positive_decimal("10"), Decimal(10)),
+    "low_price_percent": _Field(_positive_decimal("20"), Decimal(20)),
+    "low_price": _Field(_positive_decimal("3.00"), Decimal("3.00")),
+    "reference_window_seconds": _Field(_integer(1, 86_400), 300),
+    "reference_review_seconds": _Field(_integer(1, 3_600), 30),
+    "reference_update_percent": _Field(_positive_decimal("1"), Decimal(1)),
+    "limit_state_seconds": _Field(_integer(1, 3_600), 15),
+    "pause_seconds": _Field(_integer(1, 86_400), 300),
+    "during_pause": _Field(_one_of(CIRCUIT_BREAKER_MODES), "queue"),
+}
 _TOP_LEVEL = frozenset({"venue", "fix", "metrics", "database", "journal", "market_data", "instruments", "firms",
-                        "risk", "fees"})
+                        "risk", "fees", "circuit_breakers"})
 _REQUIRED_TOP_LEVEL = ("instruments", "firms")
 
 
@@ -538,6 +557,10 @@ def _settings(document: dict, file: str) -> Settings:
     firms = _firms(document["firms"], fix.sender_comp_id)
     risk = _risk(document.get("risk"), {firm.firm_id for firm in firms}, {i.symbol for i in instruments})
     fees = _fees(document.get("fees"), firms)
+    circuit_breakers = CircuitBreakerSettings(**_section(document, "circuit_breakers", _CIRCUIT_BREAKERS))
+    for name in ("tier_1_percent", "tier_2_percent", "low_price_percent"):
+        if getattr(circuit_breakers, name) >= 100:
+            _fail(f"circuit_breakers.{name}", f"'{getattr(circuit_breakers, name)}' must be below 100 (a percentage)")
     return Settings(
         source=file,
         venue=venue,
@@ -550,6 +573,7 @@ def _settings(document: dict, file: str) -> Settings:
         firms=firms,
         risk=risk,
         fees=fees,
+        circuit_breakers=circuit_breakers,
     )
 
 
@@ -700,6 +724,9 @@ def _risk(node: Any, firm_ids: set[str], symbols: set[str]) -> RiskSettings:
         if limits.price_collar_percent is not None and limits.price_collar_percent > 100:
             _fail(f"{path}.price_collar_percent",
                   f"'{limits.price_collar_percent}' must be at most 100 (a percentage), e.g. \"10\"")
+        if limits.market_order_protection_percent > 100:
+            _fail(f"{path}.market_order_protection_percent",
+                  f"'{limits.market_order_protection_percent}' must be at most 100 (a percentage), e.g. \"5\"")
         if limits.logout_messages_per_second < limits.max_messages_per_second:
             _fail(f"{path}.logout_messages_per_second",
                   f"{limits.logout_messages_per_second} is below max_messages_per_second "

@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_MAX_ORDER_NOTIONAL",
     "DEFAULT_FEE_TIERS",
     "DEFAULT_MAX_ORDER_QUANTITY",
+    "DEFAULT_MARKET_ORDER_PROTECTION_PERCENT",
     "JOURNAL_FSYNC_POLICIES",
     "MAX_FEE_BPS",
     "PRICE_BAND_TIERS",
@@ -61,6 +62,9 @@ DEFAULT_MAX_ORDER_QUANTITY = 1_000_000
 DEFAULT_MAX_ORDER_NOTIONAL = Decimal("1000000000")
 DEFAULT_MAX_MESSAGES_PER_SECOND = 500
 DEFAULT_LOGOUT_MESSAGES_PER_SECOND = 2000
+# A market order of a firm with no price collar may trade at most this far through the opposite best
+# price (the reference price when that side is empty); the rest is cancelled.
+DEFAULT_MARKET_ORDER_PROTECTION_PERCENT = Decimal("5")
 
 # to_units answers None beyond this many digits rather than building huge integers
 # from hostile input such as Decimal("1e999999999").
@@ -109,6 +113,26 @@ class MarketDataSettings:
     max_unread_messages: int = 2000
     # A subscriber held this long is logged out with a Text saying why.
     stuck_logout_seconds: int = 10
+
+
+CIRCUIT_BREAKER_MODES = ("queue", "reject")
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitBreakerSettings:
+    """Limit Up-Limit Down style bands per instrument, the limit state, the pause and the reopening auction."""
+
+    enabled: bool = True
+    tier_1_percent: Decimal = Decimal(5)  # band half-width for price_band_tier 1 instruments
+    tier_2_percent: Decimal = Decimal(10)  # ... for tier 2
+    low_price_percent: Decimal = Decimal(20)  # for either tier while the reference is at or below low_price
+    low_price: Decimal = Decimal("3.00")
+    reference_window_seconds: int = 300  # the reference is the mean trade price over this window
+    reference_review_seconds: int = 30  # how often (after trades) the reference is reviewed
+    reference_update_percent: Decimal = Decimal(1)  # the mean replaces the reference once it moved this much
+    limit_state_seconds: int = 15  # a limit state not cleared in this long pauses trading
+    pause_seconds: int = 300
+    during_pause: str = "queue"  # one of CIRCUIT_BREAKER_MODES; also applies to an operator's halt
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +310,12 @@ class RiskLimits:
     # A limit buy priced more than this far above the best offer (sell: below the best bid; the
     # reference price when that side is empty) is refused. None: no collar.
     price_collar_percent: Decimal | None = None
+    # The same bound in ticks: a buy at most this many ticks above the best offer, a sell below the best
+    # bid. None: no tick collar. With both set, the tighter bound applies.
+    price_collar_ticks: int | None = None
+    # Market orders trade at most as far through the market as the collar allows; a firm with no collar
+    # gets this percentage instead (the rest of the order is cancelled there).
+    market_order_protection_percent: Decimal = DEFAULT_MARKET_ORDER_PROTECTION_PERCENT
     # Open notional of resting orders plus notional executed today, per firm, in currency. None: no limit.
     credit_limit: Decimal | None = None
     # The most a firm may be long or short in one symbol, counting every open order as filled. None: no limit.
@@ -296,6 +326,9 @@ class RiskLimits:
     restricted_symbols: tuple[str, ...] = ()
     # Whether the firm may send market orders (else they are rejected; limit orders only).
     market_orders: bool = True
+    # Set the firm's kill switch (as `fixex admin kill-switch set FIRM` does) when one of its orders is
+    # rejected for its credit limit.
+    kill_switch_on_credit_breach: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,11 +341,14 @@ class RiskOverride:
     max_messages_per_second: int | None = None
     logout_messages_per_second: int | None = None
     price_collar_percent: Decimal | None = None
+    price_collar_ticks: int | None = None
+    market_order_protection_percent: Decimal | None = None
     credit_limit: Decimal | None = None
     max_position: int | None = None
     max_daily_loss: Decimal | None = None
     restricted_symbols: tuple[str, ...] | None = None
     market_orders: bool | None = None
+    kill_switch_on_credit_breach: bool | None = None
 
     def apply_to(self, defaults: RiskLimits) -> RiskLimits:
         return RiskLimits(**{
@@ -356,6 +392,7 @@ class Settings:
     journal: JournalSettings = field(default_factory=JournalSettings)  # last: keeps positional construction working
     market_data: MarketDataSettings = field(default_factory=MarketDataSettings)
     fees: FeeSettings = field(default_factory=FeeSettings)
+    circuit_breakers: CircuitBreakerSettings = field(default_factory=CircuitBreakerSettings)
     # Lookup indexes, built once; not part of equality, hashing or repr.
     _instrument_by_symbol: dict[str, InstrumentSettings] = field(
         init=False, repr=False, compare=False, hash=False

@@ -20,7 +20,6 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
@@ -31,14 +30,19 @@ from fix_gateway.admin import AdminServer
 from fix_gateway.auth import verify_password
 from fix_gateway.inbound import Inbound, Refusal, SessionContext, parse
 from fix_gateway.market_data import (
-    PROBE_PREFIX, InstrumentStatusChanged, ListSecurities, MarketDataPublisher, MarketDataRenderer, ProbeAnswered, dictionaries_for,
+    PROBE_PREFIX, ListSecurities, StatusChanged, SubscribeStatus, VenueStatusChanged, MarketDataPublisher, MarketDataRenderer, ProbeAnswered, dictionaries_for,
     translate_request,
 )
 from fix_gateway.outbound import Outbound, business_reject, frame, mass_cancel_reject
 from fix_gateway.sessions import SessionsFile, SessionsFileError
 from fix_gateway.stop_guard import STOP_GUARD_COMP_ID, StopGuard, new_password
-from fix_gateway.venue import build_engine, build_firm_exposure, build_order_limits, self_trade_prevention_of
-from fix_gateway.versions import APPLICATION_NOT_AVAILABLE, NOT_AUTHORIZED, THROTTLE_LIMIT_EXCEEDED, VERSIONS
+from fix_gateway.venue import (
+    build_engine, build_firm_exposure, build_order_limits, build_price_collars, self_trade_prevention_of,
+)
+from fix_gateway.versions import (
+    APPLICATION_NOT_AVAILABLE, NOT_AUTHORIZED, OTHER_BUSINESS_REASON, THROTTLE_LIMIT_EXCEEDED, UNKNOWN_SECURITY,
+    VERSIONS,
+)
 from marketdata import DropSession, MarketDataHub, RefuseRequest, RequestRejectReason
 from marketdata import EndTradingDay as MarketDataDayEnded
 from matching import (
@@ -46,11 +50,12 @@ from matching import (
     OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRestated, OrderStatusReported, OrderTriggered,
     OrderRejectReason, RejectOrder, SubmitOrder, TimeInForce,
 )
+from matching import CancelRejectReason, OrderType, RejectCancel, ReplaceOrder, ReplyTo
+from matching import HaltTrading, PriceBandChanged, ResumeTrading, TradingPhase, TradingStatusChanged
 from reporting.audit_service import read_status
 from reporting.command_journal import (
     CommandApplied, CommandJournal, OperatorActed, VenueStarted, commands_file_in, read_inputs,
 )
-from risk.collar import PriceCollars
 from risk.limits import LimitBreach
 from risk.throttle import SessionThrottle, ThrottleLimits, ThrottleVerdict
 
@@ -60,6 +65,7 @@ ORDER_MESSAGES = ("D", "F", "G", "H", "q")
 # Events that are copied to drop-copy sessions: the life of an order, not replies to requests.
 DROP_COPY_EVENTS = (OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, OrderReplaced, OrderRestated,
                     OrderExpired, OrderTriggered)
+STATUS_EVENTS = frozenset({TradingStatusChanged, PriceBandChanged})  # to market data as SecurityStatus (f)
 DICTIONARY_KEYS = ("DataDictionary", "TransportDataDictionary", "AppDataDictionary")
 # TLS files: relative paths are relative to sessions.cfg, like the dictionaries.
 TLS_FILE_KEYS = ("ServerCertificateFile", "ServerCertificateKeyFile", "CertificationAuthoritiesFile",
@@ -141,7 +147,6 @@ class Gateway(fix.Application):
         }
         self._acceptor: fix.Acceptor | None = None
         self._stop_guard_password = new_password()
-        self._halted: set[str] = set()  # symbols an operator halted: new orders refused, cancels accepted
         self._kill_switches: set[str] = set()  # firm ids, or VENUE: new orders refused, resting ones cancelled
         self._admin = AdminServer(Path(admin_socket) if admin_socket is not None else
                                   Path("var") / "admin.sock" if self._work_dir == Path(".") else
@@ -389,7 +394,7 @@ class Gateway(fix.Application):
         f = parse(raw)
         msg_type = f.get("35", "")
         handler = self._handlers.get(msg_type)
-        if handler is None and msg_type not in ("V", "x"):
+        if handler is None and msg_type not in ("V", "x", "e"):
             raise fix.UnsupportedMessageType()
         comp_id = f.get("49", "")
         ctx = self._contexts.get(comp_id)
@@ -406,6 +411,9 @@ class Gateway(fix.Application):
                     f"session {comp_id} is drop copy only and may not send {msg_type}", None))
                 return
             self._market_data.request(ListSecurities(comp_id, f.get("320", ""), f.get("559", ""), f.get("55")))
+            return
+        if msg_type == "e":
+            self._security_status_request(f, ctx)
             return
         if msg_type == "V":
             if self.settings.session(comp_id).may_subscribe:
@@ -430,26 +438,57 @@ class Gateway(fix.Application):
     # ------------------------------------------------------------------ the writer (lock held)
 
     def _apply(self, command, request: dict[str, str], ctx: SessionContext) -> None:
-        if isinstance(command, SubmitOrder) and not command.possible_resend:
-            breach = self._trading_refusal(command) or self._limits.check(command)
+        credit_breach = None  # set when this reject should trip the firm's kill switch
+        if isinstance(command, SubmitOrder):
+            breach = None
             book = self._books.get(command.symbol)
-            if breach is None and book is not None:
-                breach = self._collars.check(command, book.best_bid(), book.best_ask())
-            if breach is None:
-                breach = self._exposure.check(command)
+            if not command.possible_resend:
+                breach = self._trading_refusal(command) or self._limits.check(command)
+                if breach is None and book is not None:
+                    breach = self._collars.check(command, book.best_bid(), book.best_ask())
+                if breach is None:
+                    breach = self._exposure.check(command)
             if breach is not None:
+                text = breach.text
+                if breach.limit == "credit_limit" and command.firm in self._kill_on_credit_breach:
+                    credit_breach = breach
+                    text += "; the firm's kill switch is now set (risk kill_switch_on_credit_breach)"
                 command = RejectOrder(command.session, command.firm, command.client_order_id, command.symbol,
                                       command.side, command.order_type, command.quantity, command.price,
-                                      breach.reason, breach.text)
+                                      breach.reason, text)
+            elif command.order_type is OrderType.MARKET and book is not None:
+                # Protected: it never trades beyond the collar (a resend too, should it turn out to be new).
+                command = dataclasses.replace(command, protection_price=self._collars.protection_price(
+                    command.firm, command.symbol, command.side, book.best_bid(), book.best_ask()))
+        elif isinstance(command, ReplaceOrder) and command.price is not None and not command.possible_resend:
+            # The request's symbol and side are checked against the order's by the core, which refuses a mismatch.
+            book = self._books.get(command.symbol) if command.symbol is not None else None
+            if book is not None and command.side is not None:
+                breach = self._collars.check_price(command.firm, command.symbol, command.side, command.price,
+                                                   book.best_bid(), book.best_ask())
+                if breach is not None:
+                    command = RejectCancel(command.session, command.firm, command.client_order_id,
+                                           command.orig_client_order_id, command.order_id, ReplyTo.REPLACE,
+                                           CancelRejectReason.PRICE_EXCEEDS_BAND, breach.text)
         self._process(command, request, ctx.comp_id)
+        if credit_breach is not None:
+            self._kill_switch_on_credit_breach(command.firm, credit_breach)
+
+    def _kill_switch_on_credit_breach(self, firm: str, breach: LimitBreach) -> None:
+        """risk kill_switch_on_credit_breach: the firm's order was refused for credit, so stop the firm."""
+        limit = self.settings.limits_for(firm).credit_limit
+        log.warning("firm %s breached its credit limit of %s (risk credit_limit; kill_switch_on_credit_breach is "
+                    "true): setting its kill switch. %s", firm, format(limit, ",f"), breach.text)
+        answer = self._set_kill_switch(firm)
+        if not answer["ok"]:
+            log.error("kill switch for firm %s not set after its credit breach: %s", firm, answer["error"])
 
     def _set_risk_limits(self, settings: Settings) -> None:
         """Order limits and price collars from `settings` (at start, and on the operator's reload)."""
         self._limits = build_order_limits(settings)
-        self._collars = PriceCollars(
-            {f.firm_id: Fraction(settings.limits_for(f.firm_id).price_collar_percent) for f in settings.firms
-             if settings.limits_for(f.firm_id).price_collar_percent is not None},
-            {i.symbol: i.reference_price_units for i in settings.instruments}, self._outbound.price)
+        self._collars = build_price_collars(settings, self._outbound.price)
+        self._kill_on_credit_breach = frozenset(f.firm_id for f in settings.firms
+                                                if settings.limits_for(f.firm_id).kill_switch_on_credit_breach)
 
     @staticmethod
     def _throttle_limits(settings: Settings, firm: str) -> ThrottleLimits:
@@ -475,9 +514,6 @@ class Gateway(fix.Application):
             scope = "the venue" if VENUE in self._kill_switches else f"firm {order.firm}"
             return LimitBreach(OrderRejectReason.OTHER, f"kill switch set for {scope} by the operator: new orders "
                                                         f"are refused until it is reset")
-        if order.symbol in self._halted:
-            return LimitBreach(OrderRejectReason.EXCHANGE_CLOSED, f"{order.symbol} trading is halted by the "
-                                                                  f"operator; cancels are accepted")
         return None
 
     # ------------------------------------------------------------------ operator commands
@@ -491,10 +527,7 @@ class Gateway(fix.Application):
             if command == "status" and not args:
                 return {"ok": True, "sessions": {c: {"role": r, "logged_on": self.logged_on(c)}
                                                  for c, r in self._roles.items()},
-                        "instruments": {s: {"halted": s in self._halted,
-                                            "best_bid": self._outbound.price(s, b.best_bid()),
-                                            "best_offer": self._outbound.price(s, b.best_ask())}
-                                        for s, b in self._books.items()},
+                        "instruments": {s: self._instrument_status(s, b) for s, b in self._books.items()},
                         "kill_switches": sorted(self._kill_switches),
                         "journal": {"path": str(self._journal.path) if self._journal is not None else None,
                                     "last_seq": self._journal.last_seq if self._journal is not None else None,
@@ -504,33 +537,60 @@ class Gateway(fix.Application):
                 target = args[1]
                 if target != VENUE and target not in firms:
                     return {"ok": False, "error": f"unknown firm {target!r}; firms: {', '.join(firms)}, or venue"}
-                refused = self._operator_act(f"kill-switch-{args[0]}", target)
+                if args[0] == "set":
+                    return self._set_kill_switch(target)
+                refused = self._operator_act("kill-switch-reset", target)
                 if refused:
                     return refused
-                if args[0] == "reset":
-                    log.warning("kill switch reset for %s", target)
-                    return {"ok": True, "kill_switches": sorted(self._kill_switches)}
-                cancelled = 0
-                for comp_id, role in self._roles.items():
-                    firm = self._contexts[comp_id].firm
-                    if role == "order_entry" and target in (VENUE, firm) and self.engine.open_orders(comp_id):
-                        cancelled += len(self.engine.open_orders(comp_id))
-                        self._process(MassCancel(comp_id, firm, None, only_session=comp_id,
-                                                 reason=CancelReason.KILL_SWITCH))
-                log.warning("kill switch set for %s: %d resting orders cancelled", target, cancelled)
-                return {"ok": True, "kill_switches": sorted(self._kill_switches), "cancelled": cancelled}
+                log.warning("kill switch reset for %s", target)
+                return {"ok": True, "kill_switches": sorted(self._kill_switches)}
             if command in ("halt", "resume") and len(args) == 1:
-                symbol = args[0]
-                if symbol not in self._books:
-                    return {"ok": False, "error": f"unknown symbol {symbol!r}; symbols: {', '.join(self._books)}"}
-                refused = self._operator_act(command, symbol)
-                if refused:
-                    return refused
-                log.warning("%s %s by the operator", symbol, "halted" if command == "halt" else "resumed")
-                self._market_data.request(InstrumentStatusChanged(symbol, command == "halt", self._clock()))
-                return {"ok": True, "halted": sorted(self._halted)}
+                return self._halt_or_resume(command == "halt", args[0])
         return {"ok": False, "error": f"unknown command {' '.join([command, *args])!r}; commands: status, "
-                                      f"kill-switch set|reset venue|FIRM, halt SYMBOL, resume SYMBOL, reload-risk"}
+                                      f"kill-switch set|reset venue|FIRM, halt SYMBOL|venue, resume SYMBOL|venue, "
+                                      f"reload-risk"}
+
+    def _halt_or_resume(self, halt: bool, target: str) -> dict:
+        """Halt (or reopen through the auction) one instrument or the whole venue. Lock held."""
+        if target != VENUE and target not in self._books:
+            return {"ok": False, "error": f"unknown symbol {target!r}; symbols: {', '.join(self._books)}, or venue"}
+        if self._journal_error is not None:
+            return {"ok": False, "error": f"not done: the input journal cannot be written ({self._journal_error})"}
+        symbol = None if target == VENUE else target
+        if symbol is None:  # the venue's status first, then each instrument's
+            sessions = tuple(c for c in self._roles if self.settings.session(c).may_subscribe and self.logged_on(c))
+            self._market_data.request(VenueStatusChanged(halt, self._clock(), sessions))
+        self._process(HaltTrading(symbol) if halt else ResumeTrading(symbol))
+        log.warning("%s %s by the operator", target, "halted" if halt else "reopened through the auction")
+        return {"ok": True, "halted": sorted(s for s, b in self._books.items() if b.phase is not TradingPhase.OPEN)}
+
+    def _instrument_status(self, symbol: str, book) -> dict:
+        breaker = book.breaker
+        price = self._outbound.price
+        status = {"phase": book.phase.value, "halted": book.phase is not TradingPhase.OPEN,
+                  "reason": book.phase_reason.value if book.phase_reason is not None else None,
+                  "best_bid": price(symbol, book.best_bid()), "best_offer": price(symbol, book.best_ask())}
+        if breaker is not None:
+            status.update(limit_state=breaker.limit_state_since is not None,
+                          reference_price=price(symbol, breaker.reference),
+                          band=[price(symbol, breaker.band_low), price(symbol, breaker.band_high)],
+                          pause_until_ns=breaker.pause_until)
+        return status
+
+    def _set_kill_switch(self, target: str) -> dict:
+        """Set a firm's (or the venue's) kill switch, journaled, and cancel the resting orders of its
+        order-entry sessions (CancelReason.KILL_SWITCH); the answer for the operator. Lock held."""
+        refused = self._operator_act("kill-switch-set", target)
+        if refused:
+            return refused
+        cancelled = 0
+        for comp_id, role in self._roles.items():
+            firm = self._contexts[comp_id].firm
+            if role == "order_entry" and target in (VENUE, firm) and self.engine.open_orders(comp_id):
+                cancelled += len(self.engine.open_orders(comp_id))
+                self._process(MassCancel(comp_id, firm, None, only_session=comp_id, reason=CancelReason.KILL_SWITCH))
+        log.warning("kill switch set for %s: %d resting orders cancelled", target, cancelled)
+        return {"ok": True, "kill_switches": sorted(self._kill_switches), "cancelled": cancelled}
 
     def _operator_act(self, action: str, target: str) -> dict | None:
         """Journal an operator's change of state, then make it; the refusal to return when it cannot be journaled."""
@@ -545,16 +605,33 @@ class Gateway(fix.Application):
         return None
 
     def _operator_state(self, action: str, target: str | None) -> None:
-        if action == "halt":
-            self._halted.add(target)
-        elif action == "resume":
-            self._halted.discard(target)
-        elif action == "kill-switch-set":
+        if action == "kill-switch-set":
             self._kill_switches.add(target)
         elif action == "kill-switch-reset":
             self._kill_switches.discard(target)
         else:
             raise ValueError(f"unknown operator action {action!r} in the input journal")
+
+    def _security_status_request(self, f: dict[str, str], ctx: SessionContext) -> None:
+        """SecurityStatusRequest (e): the instrument's trading status now, and with 263=1 every change."""
+        comp_id = ctx.comp_id
+        symbol = f.get("55", "")
+        refusal = None
+        if not self.settings.session(comp_id).may_subscribe:
+            refusal = (NOT_AUTHORIZED, f"session {comp_id} is {self._roles[comp_id].replace('_', ' ')}: trading "
+                                       f"status is for market-data sessions and order-entry sessions configured "
+                                       f"with market_data: true")
+        elif symbol not in self._books:
+            refusal = (UNKNOWN_SECURITY, f"unknown symbol {symbol!r}; symbols: {', '.join(self._books)}")
+        elif f.get("263", "0") not in ("0", "1", "2"):
+            refusal = (OTHER_BUSINESS_REASON, f"SubscriptionRequestType (263) {f['263']!r} is not supported; "
+                                              f"use 0 (snapshot), 1 (snapshot and updates) or 2 (end updates)")
+        if refusal is not None:
+            self._send(comp_id, business_reject(ctx.version, f.get("34"), "e", refusal[0], refusal[1], f.get("324")))
+            return
+        with self.lock:  # the status as of every command before this one, queued behind their events
+            self._market_data.request(SubscribeStatus(comp_id, f.get("324", ""), symbol, f.get("263", "0"),
+                                                      self.engine.trading_status(symbol)))
 
     def _mass_cancel(self, f: dict[str, str], ctx: SessionContext) -> None:
         translated = self._inbound.mass_cancel(f, ctx)
@@ -582,9 +659,15 @@ class Gateway(fix.Application):
                 return
         events = self.engine.process(command)
         self._apply_to_state(command, events)
+        statuses = None
         for event in events:
             self._publish(event, request, requester)
+            if type(event) in STATUS_EVENTS:
+                statuses = [event] if statuses is None else statuses + [event]
         self._market_data.events(events)
+        if statuses is not None:  # after the book changes of the same command
+            for event in statuses:
+                self._market_data.request(StatusChanged(event))
 
     def _apply_to_state(self, command: Command, events: list[Event]) -> None:
         """What the venue keeps besides the books (live and on replay alike)."""
@@ -671,7 +754,7 @@ class Gateway(fix.Application):
     def _run_timers(self) -> None:
         while not self._stopping.wait(TIMER_INTERVAL_S):
             now = self._clock()
-            due = self.engine.next_expiry_ns
+            due = self.engine.next_timer_ns
             if due is not None and due <= now:
                 with self.lock:
                     self._process(AdvanceClock())

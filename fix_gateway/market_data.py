@@ -28,7 +28,8 @@ import quickfix as fix
 
 from config import InstrumentSettings
 from fix_gateway.outbound import SOH, Outbound, fix_timestamp
-from fix_gateway.versions import FIX50SP2, FixVersion
+from fix_gateway.versions import FIX42, FIX50SP2, FixVersion
+from matching import PriceBandChanged, TradingPhase, TradingStatusChanged, TradingStatusReason
 from marketdata import (
     DropSession, Entry, EntryType, Incremental, MarketDataHub, RefuseRequest, RequestRejected, RequestRejectReason,
     Snapshot, Subscribe, SubscriptionType, Unsubscribe, UpdateAction, UpdateType,
@@ -186,10 +187,41 @@ class MarketDataRenderer:
                              f"561={instrument.lot_size}{SOH}")
         return "".join(parts)
 
-    def security_status(self, change: InstrumentStatusChanged) -> str:
-        """SecurityStatus (f): 326 SecurityTradingStatus 2 (trading halt) or 3 (resume), in every version."""
-        return (f"35=f{SOH}55={change.symbol}{SOH}326={2 if change.halted else 3}{SOH}"
-                f"60={fix_timestamp(change.timestamp_ns)}{SOH}")
+    def security_status(self, event: TradingStatusChanged | PriceBandChanged, version: FixVersion,
+                        request_id: str | None = None) -> str:
+        """SecurityStatus (f): 326 SecurityTradingStatus, the band as HighPx (332) / LowPx (333), and a Text.
+
+        326: 2 halted; 21 pre-open (orders queue for the reopening auction; 4.2 lacks 21 and
+        gets 2); 3 resumed after a halt or pause; 6 limit state (a trading range indication);
+        17 ready to trade. With `request_id` it answers a SecurityStatusRequest (324), else it
+        is unsolicited (325=Y). FIX 4.2's SecurityStatus has no Text.
+        """
+        price = self._outbound.price
+        symbol = event.symbol
+        if isinstance(event, PriceBandChanged):
+            code = 17
+            text = (f"price band moved: reference {price(symbol, event.reference_price)}, band "
+                    f"{price(symbol, event.band_low)} to {price(symbol, event.band_high)}")
+        else:
+            code, text = _trading_status(event, version, price, snapshot=request_id is not None)
+        parts = f"35=f{SOH}" + (f"324={request_id}{SOH}" if request_id is not None else "")
+        parts += f"55={symbol}{SOH}" + ("" if request_id is not None else f"325=Y{SOH}") + f"326={code}{SOH}"
+        if event.band_high is not None:
+            parts += f"332={price(symbol, event.band_high)}{SOH}333={price(symbol, event.band_low)}{SOH}"
+        parts += f"60={fix_timestamp(event.timestamp_ns)}{SOH}"
+        if version is not FIX42:
+            parts += f"58={text}{SOH}"
+        return parts
+
+    @staticmethod
+    def trading_session_status(change: VenueStatusChanged, version: FixVersion) -> str:
+        """TradingSessionStatus (h): 340 TradSesStatus 1 halted or 2 open, for the whole venue."""
+        text = ("the venue is halted by the operator: orders queue or are refused per instrument, cancels are "
+                "accepted" if change.halted else "the venue has reopened")
+        body = f"35=h{SOH}336={TRADING_SESSION_ID}{SOH}325=Y{SOH}340={1 if change.halted else 2}{SOH}"
+        if version is FIX50SP2:
+            body += f"60={fix_timestamp(change.timestamp_ns)}{SOH}"
+        return body + f"58={text}{SOH}"
 
     def _reject(self, rejected: RequestRejected, version: FixVersion) -> str:
         text = f"35=Y{SOH}262={rejected.request_id}{SOH}"
@@ -208,13 +240,56 @@ class ListSecurities:
     symbol: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class InstrumentStatusChanged:
-    """An operator halted or resumed trading in a symbol: its subscribers get a SecurityStatus (f)."""
+TRADING_SESSION_ID = "CONTINUOUS"  # TradingSessionID (336): the venue runs one trading session
 
+
+def _trading_status(event: TradingStatusChanged, version: FixVersion, price, *, snapshot: bool) -> tuple[int, str]:
+    symbol = event.symbol
+    band = (f"band {price(symbol, event.band_low)} to {price(symbol, event.band_high)}"
+            if event.band_high is not None else "no price band")
+    reason = event.reason
+    if event.phase is not TradingPhase.OPEN:
+        until = (f" until {fix_timestamp(event.until_ns)[9:17]} UTC" if event.until_ns is not None else "")
+        why = ("paused by the circuit breaker (limit state not cleared)" if reason is
+               TradingStatusReason.LIMIT_STATE_TIMEOUT else "halted by the operator")
+        if event.phase is TradingPhase.HALTED:
+            return 2, f"trading {why}{until}: new orders are refused, cancels accepted"
+        return (2 if version is FIX42 else 21,
+                f"trading {why}{until}: limit orders queue for the reopening auction, cancels accepted")
+    if event.limit_state:
+        return 6, f"limit state: the book is at the edge of the price band ({band}); trading pauses unless it clears"
+    if not snapshot and reason in (TradingStatusReason.OPERATOR_RESUME, TradingStatusReason.PAUSE_ENDED):
+        return 3, f"trading resumed after the reopening auction; {band}"
+    if reason is TradingStatusReason.LIMIT_STATE_CLEARED and not snapshot:
+        return 17, f"limit state cleared; {band}"
+    return 17, f"continuous trading; {band}"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    """An instrument's trading status or price band changed: its subscribers get a SecurityStatus (f)."""
+
+    event: TradingStatusChanged | PriceBandChanged
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeStatus:
+    """A SecurityStatusRequest (e): the status now, and with 263=1 every change until 263=2 or logout."""
+
+    session: str
+    request_id: str
     symbol: str
+    subscription_type: str  # 263: 0 snapshot, 1 snapshot and updates, 2 end the updates
+    current: TradingStatusChanged
+
+
+@dataclass(frozen=True, slots=True)
+class VenueStatusChanged:
+    """The operator halted or reopened the whole venue: market-data sessions get a TradingSessionStatus (h)."""
+
     halted: bool
     timestamp_ns: int
+    sessions: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +342,7 @@ class MarketDataPublisher:
         self.stuck_after_s = stuck_after_s
         self._clock = clock
         self._readers: dict[str, _Reader] = {}
+        self._status_subscribers: dict[str, set[str]] = {}  # symbol -> sessions with a SecurityStatusRequest
         self._security_lists = 0
         self._event_clock = event_clock
         self._lags_ns: collections.deque[int] = collections.deque(maxlen=100_000)  # event to update sent
@@ -329,14 +405,27 @@ class MarketDataPublisher:
                     self._answered(item)
                 elif isinstance(item, ListSecurities):
                     self._list_securities(item)
-                elif isinstance(item, InstrumentStatusChanged):
-                    self._flush()  # the book as it stood when trading stopped goes out first
-                    for session in sorted(self.hub.sessions_for(item.symbol)):
-                        self._send(session, self._renderer.security_status(item))
+                elif isinstance(item, StatusChanged):
+                    self._flush()  # the book as it stood when the status changed goes out first
+                    symbol = item.event.symbol
+                    for session in sorted(self.hub.sessions_for(symbol) | self._status_subscribers.get(symbol, set())):
+                        version = self._version_of(session)
+                        if version is not None:
+                            self._send(session, self._renderer.security_status(item.event, version))
+                elif isinstance(item, SubscribeStatus):
+                    self._status_request(item)
+                elif isinstance(item, VenueStatusChanged):
+                    self._flush()
+                    for session in item.sessions:
+                        version = self._version_of(session)
+                        if version is not None:
+                            self._send(session, self._renderer.trading_session_status(item, version))
                 else:
                     self._flush()  # earlier events reach existing subscribers before a new snapshot
                     if isinstance(item, DropSession):
                         self._readers.pop(item.session, None)
+                        for subscribers in self._status_subscribers.values():
+                            subscribers.discard(item.session)
                     for publication in self.hub.handle(item):
                         self._deliver(publication)
             self._flush()
@@ -382,6 +471,17 @@ class MarketDataPublisher:
             self._security_lists += 1
             self._send(request.session, self._renderer.security_list(
                 request, version, f"SL-{self._security_lists}"))
+
+    def _status_request(self, request: SubscribeStatus) -> None:
+        subscribers = self._status_subscribers.setdefault(request.symbol, set())
+        if request.subscription_type == "2":
+            subscribers.discard(request.session)
+            return
+        if request.subscription_type == "1":
+            subscribers.add(request.session)
+        version = self._version_of(request.session)
+        if version is not None:
+            self._send(request.session, self._renderer.security_status(request.current, version, request.request_id))
 
     def _answered(self, answer: ProbeAnswered) -> None:
         reader = self._readers.get(answer.session)

@@ -16,8 +16,8 @@ from config import InstrumentSettings
 from fix_gateway.versions import FixVersion
 from matching import (
     CancelReason, CancelRejected, Event, MassCancelCompleted, MassCancelRejected, OrderAccepted, OrderCancelled,
-    OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRestated, OrderStatus, OrderStatusReported,
-    OrderTriggered, OrderType, ReplyTo, Side, StatusQueryRejected, TimeInForce,
+    OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRepriced, OrderRestated, OrderStatus,
+    OrderStatusReported, OrderTriggered, OrderType, ReplyTo, Side, StatusQueryRejected, TimeInForce,
 )
 
 SOH = "\x01"
@@ -30,6 +30,7 @@ ORD_STATUS = {OrderStatus.NEW: "0", OrderStatus.PARTIALLY_FILLED: "1", OrderStat
 REJECTED = "8"
 NO_ORDER_ID = "NONE"  # OrderID is required even when no order exists
 BROKER_OPTION = "4"  # ExecRestatementReason for venue-side changes; in every version's dictionary
+REPRICING_OF_ORDER = "3"  # ExecRestatementReason for a price slid to the band edge; in every version too
 CANCEL_TEXT = {
     CancelReason.REQUESTED: None,
     CancelReason.MASS_CANCEL: "cancelled by mass cancel",
@@ -41,7 +42,9 @@ CANCEL_TEXT = {
     CancelReason.SESSION_DISCONNECTED: "cancelled on disconnect",
     CancelReason.VENUE_CLOSED: "cancelled: the venue is shutting down",
     CancelReason.KILL_SWITCH: "cancelled by the exchange's kill switch",
-    CancelReason.PRICE_PROTECTION: "market order: rest cancelled at its protection price (risk price collar)",
+    CancelReason.PRICE_PROTECTION: ("market order: rest cancelled at its protection price, as far through the "
+                                    "market as the price collar allows (risk price_collar_percent / "
+                                    "price_collar_ticks, else market_order_protection_percent)"),
     CancelReason.PRICE_BAND: "rest cancelled: it could only trade outside the price band (circuit breaker)",
 }
 
@@ -148,8 +151,8 @@ class Outbound:
         fields += [("151", str(leaves)), ("14", str(cum)), ("6", self.average_price(symbol, cum_notional, cum))]
         if ord_rej_reason is not None:
             fields.append(("103", str(ord_rej_reason)))
-        if restated:
-            fields.append(("378", BROKER_OPTION))
+        if restated:  # True: the venue's own option; else the ExecRestatementReason itself
+            fields.append(("378", BROKER_OPTION if restated is True else restated))
         fields.append(("60", fix_timestamp(event.timestamp_ns)))
         if text:
             fields.append(("58", text))
@@ -207,6 +210,15 @@ class Outbound:
             client_order_id=e.client_order_id, symbol=e.symbol, side=e.side, leaves=e.leaves_quantity,
             cum=e.cum_quantity, cum_notional=e.cum_notional, quantity=e.quantity, price=e.price, restated=True,
             text=f"quantity reduced by {e.reduced_by}: {CANCEL_TEXT[e.reason] or e.reason.value}")
+
+    def _repriced(self, e: OrderRepriced, v: FixVersion, _: Mapping[str, str]) -> str:
+        return self._execution_report(
+            v, e, exec_type="D", ord_status="1" if e.cum_quantity else "0", order_id=str(e.order_id),
+            client_order_id=e.client_order_id, symbol=e.symbol, side=e.side, leaves=e.leaves_quantity,
+            cum=e.cum_quantity, cum_notional=e.cum_notional, quantity=e.quantity, price=e.price,
+            restated=REPRICING_OF_ORDER,
+            text=f"repriced from {self.price(e.symbol, e.previous_price)} to {self.price(e.symbol, e.price)}, "
+                 f"the edge of the price band (circuit breaker): the order rests there")
 
     def _expired(self, e: OrderExpired, v: FixVersion, _: Mapping[str, str]) -> str:
         return self._execution_report(
@@ -305,6 +317,7 @@ _RENDERERS = {
     OrderCancelled: Outbound._cancelled,
     OrderReplaced: Outbound._replaced,
     OrderRestated: Outbound._restated,
+    OrderRepriced: Outbound._repriced,
     OrderExpired: Outbound._expired,
     OrderTriggered: Outbound._triggered,
     OrderStatusReported: Outbound._status,

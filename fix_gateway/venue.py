@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from typing import Callable
 
 from config import InstrumentSettings, Settings
-from matching import Instrument, MatchingEngine, SelfTradePrevention
+from matching import BandPercentages, CircuitBreakerRules, Instrument, MatchingEngine, SelfTradePrevention
 from risk import FirmLimits, OrderLimits
+from risk.collar import PriceCollars
 from risk.exposure import ExposureLimits, FirmExposure
 
 # config spells self-trade prevention modes as YAML strings; "none" lets a firm's orders meet.
@@ -16,13 +18,33 @@ SELF_TRADE_PREVENTION = {mode.value: mode for mode in SelfTradePrevention} | {"n
 
 def core_instrument(instrument: InstrumentSettings) -> Instrument:
     return Instrument(instrument.symbol, tick_size=instrument.tick_units, lot_size=instrument.lot_size,
-                      price_decimals=instrument.price_decimals)
+                      price_decimals=instrument.price_decimals, reference_price=instrument.reference_price_units,
+                      band_tier=instrument.price_band_tier)
+
+
+def circuit_breaker_rules(settings: Settings) -> CircuitBreakerRules | None:
+    """The core's circuit-breaker rules from config (None when disabled)."""
+    configured = settings.circuit_breakers
+    if not configured.enabled:
+        return None
+    second = 1_000_000_000
+    return CircuitBreakerRules(
+        BandPercentages({1: Fraction(configured.tier_1_percent), 2: Fraction(configured.tier_2_percent)},
+                        Fraction(configured.low_price_percent), Fraction(configured.low_price)),
+        window_ns=configured.reference_window_seconds * second,
+        review_ns=configured.reference_review_seconds * second,
+        update_percent=Fraction(configured.reference_update_percent),
+        limit_state_ns=configured.limit_state_seconds * second,
+        pause_ns=configured.pause_seconds * second,
+        queue_during_pause=configured.during_pause == "queue")
 
 
 def build_engine(settings: Settings, clock: Callable[[], int], *, first_sequence: int = 1,
                  first_order_id: int = 1) -> MatchingEngine:
     return MatchingEngine([core_instrument(i) for i in settings.instruments], clock=clock,
-                          first_sequence=first_sequence, first_order_id=first_order_id)
+                          first_sequence=first_sequence, first_order_id=first_order_id,
+                          circuit_breakers=circuit_breaker_rules(settings),
+                          queue_when_halted=settings.circuit_breakers.during_pause == "queue")
 
 
 def self_trade_prevention_of(settings: Settings, firm_id: str) -> SelfTradePrevention | None:
@@ -49,6 +71,20 @@ def build_order_limits(settings: Settings) -> OrderLimits:
         price_unit={i.symbol: i.price_unit / scale[i.symbol] for i in settings.instruments},
         price_scale=scale,
     )
+
+
+def build_price_collars(settings: Settings, format_price: Callable[[str, int], str]) -> PriceCollars:
+    """Per-firm price collars (percent and / or ticks) and market order protection, in price units."""
+    limits = {f.firm_id: settings.limits_for(f.firm_id) for f in settings.firms}
+    return PriceCollars(
+        {firm: Fraction(firm_limits.price_collar_percent) for firm, firm_limits in limits.items()
+         if firm_limits.price_collar_percent is not None},
+        {i.symbol: i.reference_price_units for i in settings.instruments}, format_price,
+        ticks_by_firm={firm: firm_limits.price_collar_ticks for firm, firm_limits in limits.items()
+                       if firm_limits.price_collar_ticks is not None},
+        tick_sizes={i.symbol: i.tick_units for i in settings.instruments},
+        protection_percent_by_firm={firm: Fraction(firm_limits.market_order_protection_percent)
+                                    for firm, firm_limits in limits.items()})
 
 
 def build_firm_exposure(settings: Settings) -> FirmExposure:

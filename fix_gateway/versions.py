@@ -73,6 +73,8 @@ FIX50SP2 = FixVersion(
 VERSIONS = {v.name: v for v in (FIX42, FIX44, FIX50SP2)}
 
 # BusinessRejectReason (380) codes we use
+OTHER_BUSINESS_REASON = 0
+UNKNOWN_SECURITY = 2
 UNSUPPORTED_MESSAGE_TYPE = 3
 APPLICATION_NOT_AVAILABLE = 4
 NOT_AUTHORIZED = 6  # 4.4 on; 4.2 falls back to 0 "other"

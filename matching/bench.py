@@ -19,6 +19,7 @@ import statistics
 import sys
 import time
 
+from matching.breakers import CircuitBreakerRules
 from matching.commands import CancelOrder, Command, ReplaceOrder, SubmitOrder
 from matching.engine import MatchingEngine
 from matching.events import OrderAccepted, OrderCancelled, OrderExpired, OrderFilled
@@ -29,7 +30,11 @@ MID = 100_000
 SESSIONS = ("S1", "S2", "S3", "S4")
 
 
-def new_engine() -> MatchingEngine:
+def new_engine(breakers: bool = False) -> MatchingEngine:
+    """The bench's engine; with `breakers`, LULD bands (5% around MID) watch every command."""
+    if breakers:
+        return MatchingEngine([Instrument(SYMBOL, tick_size=1, lot_size=1, reference_price=MID)],
+                              clock=itertools.count(1).__next__, circuit_breakers=CircuitBreakerRules())
     return MatchingEngine([Instrument(SYMBOL, tick_size=1, lot_size=1)], clock=itertools.count(1).__next__)
 
 
@@ -164,7 +169,7 @@ def percentile(sorted_values: list[int], fraction: float) -> int:
     return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
 
 
-def measure(resting: int, operations: int, seed: int) -> dict[str, float]:
+def measure(resting: int, operations: int, seed: int, breakers: bool = False) -> dict[str, float]:
     recorder = StreamRecorder(resting, seed)
     prefill = recorder.prefill(resting)
     stream = recorder.stream(operations)
@@ -172,7 +177,7 @@ def measure(resting: int, operations: int, seed: int) -> dict[str, float]:
     del recorder
 
     def fresh() -> MatchingEngine:
-        engine = new_engine()
+        engine = new_engine(breakers)
         for command in prefill:
             engine.process(command)
         return engine
@@ -222,18 +227,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated book sizes (resting orders) to measure at")
     parser.add_argument("--operations", type=int, default=300_000, help="operations in the timed stream")
     parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument("--breakers", default="off", choices=["on", "off", "both"],
+                        help="circuit breakers (price bands, limit state) off, on, or both in turn (default off)")
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.resting.split(",")]
     print(f"matching core benchmark: python {platform.python_version()} ({platform.python_implementation()}), "
           f"{platform.machine()}, {operations_text(args.operations)} ops, seed {args.seed}")
-    print(f"{'resting':>10} {'ops/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9} {'mean µs':>8}  ratio")
+    print(f"{'resting':>10} {'breakers':>8} {'ops/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9} "
+          f"{'mean µs':>8}  ratio")
     first = None
+    modes = {"on": [True], "off": [False], "both": [False, True]}[args.breakers]
     for size in sizes:
-        result = measure(size, args.operations, args.seed)
-        first = first or result["ops_per_s"]
-        print(f"{size:>10,} {result['ops_per_s']:>10,.0f} {result['p50_us']:>8.2f} {result['p99_us']:>8.2f} "
-              f"{result['p999_us']:>9.2f} {result['mean_us']:>8.2f}  {result['ops_per_s'] / first:.2f}"
-              f"   (book ended at {result['final_resting']:,})")
+        for breakers in modes:
+            result = measure(size, args.operations, args.seed, breakers)
+            first = first or result["ops_per_s"]
+            print(f"{size:>10,} {'on' if breakers else 'off':>8} {result['ops_per_s']:>10,.0f} "
+                  f"{result['p50_us']:>8.2f} {result['p99_us']:>8.2f} {result['p999_us']:>9.2f} "
+                  f"{result['mean_us']:>8.2f}  {result['ops_per_s'] / first:.2f}"
+                  f"   (book ended at {result['final_resting']:,})")
         print("           by kind (count, p50 µs, mean µs): " + "; ".join(
             f"{kind} {count:,} {p50:.1f} {mean:.1f}" for kind, (count, p50, mean) in result["by_kind"].items()))
         sys.stdout.flush()

@@ -55,10 +55,10 @@ class BandPercentages:
 
     by_tier: Mapping[int, Fraction] = field(default_factory=lambda: {1: Fraction(5), 2: Fraction(10)})
     low_price_percent: Fraction = Fraction(20)
-    low_price: int = 0  # price units; at or below this the low-price width applies (0: never)
+    low_price: Fraction = Fraction(0)  # in currency; at or below it the low-price width applies (0: never)
 
-    def percent(self, tier: int, reference: int) -> Fraction:
-        if reference <= self.low_price:
+    def percent(self, tier: int, reference: int, price_decimals: int) -> Fraction:
+        if reference <= self.low_price * 10**price_decimals:
             return self.low_price_percent
         return self.by_tier[tier]
 
@@ -75,9 +75,9 @@ class CircuitBreakerRules:
     pause_ns: int = 300 * SECOND_NS
     queue_during_pause: bool = True  # False: new orders are refused while trading is paused or halted
 
-    def band(self, reference: int, tier: int, tick: int) -> tuple[int, int]:
-        """(lower, upper) band around `reference`, on the tick grid, never below one tick."""
-        delta = reference * self.bands.percent(tier, reference) / 100
+    def band(self, reference: int, tier: int, tick: int, price_decimals: int) -> tuple[int, int]:
+        """(lower, upper) band around `reference` (price units), on the tick grid, never below one tick."""
+        delta = reference * self.bands.percent(tier, reference, price_decimals) / 100
         delta = (delta.numerator // delta.denominator) // tick * tick
         return max(reference - delta, tick), reference + delta
 
@@ -85,14 +85,15 @@ class CircuitBreakerRules:
 class InstrumentBreaker:
     """One instrument's circuit-breaker state (mutated only by the engine)."""
 
-    __slots__ = ("tier", "tick", "reference", "band_low", "band_high", "trades", "price_sum", "traded",
+    __slots__ = ("tier", "tick", "decimals", "reference", "band_low", "band_high", "trades", "price_sum", "traded",
                  "limit_state_since", "pause_until")
 
-    def __init__(self, rules: CircuitBreakerRules, reference: int, tier: int, tick: int) -> None:
+    def __init__(self, rules: CircuitBreakerRules, reference: int, tier: int, tick: int, price_decimals: int) -> None:
         self.tier = tier
         self.tick = tick
+        self.decimals = price_decimals
         self.reference = reference
-        self.band_low, self.band_high = rules.band(reference, tier, tick)
+        self.band_low, self.band_high = rules.band(reference, tier, tick, price_decimals)
         self.trades: deque[tuple[int, int]] = deque()  # (timestamp_ns, price) inside the window
         self.price_sum = 0
         self.traded = False  # trades since the reference was last reviewed
@@ -123,7 +124,7 @@ class InstrumentBreaker:
     def set_reference(self, rules: CircuitBreakerRules, reference: int) -> bool:
         """Adopt a reference price; True when the band changed."""
         self.reference = reference
-        band = rules.band(reference, self.tier, self.tick)
+        band = rules.band(reference, self.tier, self.tick, self.decimals)
         if band == (self.band_low, self.band_high):
             return False
         self.band_low, self.band_high = band

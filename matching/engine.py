@@ -68,7 +68,8 @@ class MatchingEngine:
                 instrument = book.instrument
                 if instrument.reference_price is not None:
                     book.breaker = InstrumentBreaker(circuit_breakers, instrument.reference_price,
-                                                     instrument.band_tier, instrument.tick_size)
+                                                     instrument.band_tier, instrument.tick_size,
+                                                     instrument.price_decimals)
         self._deadlines: dict[str, int] = {}  # symbol -> when its limit state times out or its pause ends
         self._next_review_ns: int | None = None  # when reference prices are next reviewed (after trades)
         self._clock = clock
@@ -451,7 +452,16 @@ class MatchingEngine:
         """Trade `order` against the opposite side in price-time priority, at the resting prices."""
         buy = order.side is BUY
         levels = book.asks if buy else book.bids
-        limit = self._match_limit(book, order)
+        limit = order.price
+        if limit is None:
+            limit = order.protection_price
+        breaker = book.breaker
+        if breaker is not None:  # never beyond the band (inline: this is the hottest path)
+            if buy:
+                if limit is None or limit > breaker.band_high:
+                    limit = breaker.band_high
+            elif limit is None or limit < breaker.band_low:
+                limit = breaker.band_low
         check_self = order.stp is not None
         while levels:
             price = lowest_key(levels) if buy else highest_key(levels)
@@ -505,8 +515,11 @@ class MatchingEngine:
             buyer.order_id, seller.order_id, buyer.firm, seller.firm))
         self._next_sequence = sequence + 1
         book.last_trade_price = price
-        if book.breaker is not None:
-            book.breaker.record_trade(now, price)
+        breaker = book.breaker
+        if breaker is not None:  # breaker.record_trade, inline
+            breaker.trades.append((now, price))
+            breaker.price_sum += price
+            breaker.traded = True
         if self._trade_high is None:
             self._trade_high = self._trade_low = price
         elif price > self._trade_high:
@@ -816,16 +829,20 @@ class MatchingEngine:
 
     def _watch_bands(self) -> None:
         """After a command: schedule a review of reference prices after trades; enter or leave limit states."""
-        touched = self._touched
-        books = [next(iter(touched.values()))[0]] if len(touched) == 1 else {e[0]: None for e in touched.values()}
-        for book in books:
+        seen = None
+        for book, _, _, _ in self._touched.values():
+            if book is seen:  # a command's levels come book by book; checking a book twice is harmless
+                continue
+            seen = book
             breaker = book.breaker
             if breaker is None or book.phase is not OPEN:
                 continue
             if breaker.traded and self._next_review_ns is None:
                 self._next_review_ns = self._now + self._rules.review_ns
             bids, asks = book.bids, book.asks
-            at_band = (bids and highest_key(bids) >= breaker.band_high) or (asks and lowest_key(asks) <= breaker.band_low)
+            # highest_key / lowest_key, inline: this runs after every command
+            at_band = ((bids and bids._list._lists[-1][-1] >= breaker.band_high)
+                       or (asks and asks._list._lists[0][0] <= breaker.band_low))
             if at_band:
                 if breaker.limit_state_since is None:
                     breaker.limit_state_since = self._now
@@ -841,6 +858,10 @@ class MatchingEngine:
         breaker = book.breaker
         self._events.append(PriceBandChanged(self._sequence(), self._now, book.symbol, breaker.reference,
                                              breaker.band_low, breaker.band_high))
+        self._slide_into_band(book)
+
+    def _slide_into_band(self, book: OrderBook) -> None:
+        breaker = book.breaker
         for side, levels, prices, edge in (
                 (BUY, book.bids, book.bids.irange(minimum=breaker.band_high + 1, reverse=True), breaker.band_high),
                 (SELL, book.asks, book.asks.irange(maximum=breaker.band_low - 1), breaker.band_low)):
@@ -923,13 +944,15 @@ class MatchingEngine:
                                                  result.volume, result.imbalance))
         book.phase = OPEN
         book.phase_reason = None
+        moved = False
         if breaker is not None:
             breaker.pause_until = None
             self._deadlines.pop(book.symbol, None)
             breaker.traded = False
-            if result is not None and breaker.set_reference(self._rules, result.price):
-                self._band_changed(book)
-        self._events.append(self._status_event(book, reason))
+            moved = result is not None and breaker.set_reference(self._rules, result.price)
+        self._events.append(self._status_event(book, reason))  # with the band around the auction price
+        if moved:
+            self._slide_into_band(book)
         if self._trade_high is not None:
             self._run_triggers(book)
 

@@ -195,7 +195,7 @@ class FirmExposure:
                 return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
                                    f"daily loss: the firm has lost {self._format(loss)} today (positions marked to "
                                    f"the last trade), beyond its limit of {self._format(limits.max_daily_loss_units)}"
-                                   f" (risk max_daily_loss); new orders are refused")
+                                   f" (risk max_daily_loss); new orders are refused", "max_daily_loss")
         if limits.credit_units is not None:
             own = order.price if order.price is not None else order.stop_price
             price = own * self._scale.get(order.symbol, 1) if own is not None else self._reference.get(order.symbol, 0)
@@ -204,7 +204,7 @@ class FirmExposure:
                 return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
                                    f"credit: this order's {self._format(price * order.quantity)} on top of "
                                    f"{self._format(used)} in use (open and executed today) exceeds the firm's "
-                                   f"limit of {self._format(limits.credit_units)} (risk credit_limit)")
+                                   f"limit of {self._format(limits.credit_units)} (risk credit_limit)", "credit_limit")
         if limits.max_position is not None:
             position = state.positions.get(order.symbol, 0)
             if order.side is Side.BUY:
@@ -212,12 +212,13 @@ class FirmExposure:
                 if worst > limits.max_position:
                     return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
                                        f"position: {order.symbol} long {worst} if every open buy filled, above the "
-                                       f"firm's limit of {limits.max_position} (risk max_position; now {position})")
+                                       f"firm's limit of {limits.max_position} (risk max_position; now {position})",
+                                       "max_position")
             else:
                 worst = position - state.open_sells.get(order.symbol, 0) - order.quantity
                 if -worst > limits.max_position:
                     return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
                                        f"position: {order.symbol} short {-worst} if every open sell filled, above "
                                        f"the firm's limit of {limits.max_position} (risk max_position; now "
-                                       f"{position})")
+                                       f"{position})", "max_position")
         return None

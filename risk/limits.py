@@ -26,6 +26,9 @@ class FirmLimits:
 class LimitBreach:
     reason: OrderRejectReason
     text: str
+    # The config key of the limit that refused the order (e.g. "credit_limit"), so callers can act on
+    # one kind of breach without reading the text; None for refusals that are not a configured limit.
+    limit: str | None = None
 
 
 class OrderLimits:
@@ -44,15 +47,16 @@ class OrderLimits:
             return None
         if order.symbol in limits.restricted_symbols:
             return LimitBreach(OrderRejectReason.OTHER,
-                               f"{order.symbol} is on the firm's restricted list (risk restricted_symbols)")
+                               f"{order.symbol} is on the firm's restricted list (risk restricted_symbols)",
+                               "restricted_symbols")
         if not limits.market_orders_allowed and order.order_type in (OrderType.MARKET, OrderType.STOP):
             return LimitBreach(OrderRejectReason.UNSUPPORTED_ORDER_CHARACTERISTIC,
                                "market orders (and stops that become them) are not allowed for this firm; send "
-                               "a limit or stop-limit order (risk market_orders)")
+                               "a limit or stop-limit order (risk market_orders)", "market_orders")
         if order.quantity > limits.max_order_quantity:
             return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
                                f"order quantity {order.quantity} exceeds the firm's limit of "
-                               f"{limits.max_order_quantity} (risk max_order_quantity)")
+                               f"{limits.max_order_quantity} (risk max_order_quantity)", "max_order_quantity")
         scale = self._scale.get(order.symbol, 1)
         own_price = order.price or order.stop_price
         price = own_price * scale if own_price is not None else self._reference_prices.get(order.symbol)
@@ -64,5 +68,5 @@ class OrderLimits:
             return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
                                f"order notional {format((notional * unit).normalize(), 'f')} exceeds the firm's "
                                f"limit of {format((limits.max_order_notional_units * unit).normalize(), 'f')} "
-                               f"(risk max_order_notional)")
+                               f"(risk max_order_notional)", "max_order_notional")
         return None

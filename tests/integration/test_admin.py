@@ -11,8 +11,13 @@ from fix_gateway.admin import admin_request
 
 
 @pytest.fixture
-def admin(venue):
-    return lambda command, *args: admin_request(venue.gateway._admin.path, command, list(args))
+def admin_of():
+    return lambda venue: lambda command, *args: admin_request(venue.gateway._admin.path, command, list(args))
+
+
+@pytest.fixture
+def admin(venue, admin_of):
+    return admin_of(venue)
 
 
 def test_status_lists_sessions_and_instruments_with_their_best_prices(venue, admin):
@@ -21,7 +26,9 @@ def test_status_lists_sessions_and_instruments_with_their_best_prices(venue, adm
     broker.next("8")
     status = admin("status")
     assert status["ok"] and status["sessions"]["BROKER1"] == {"role": "order_entry", "logged_on": True}
-    assert status["instruments"]["AAPL"] == {"halted": False, "best_bid": "189.50", "best_offer": None}
+    assert status["instruments"]["AAPL"] == {
+        "phase": "open", "halted": False, "reason": None, "best_bid": "189.50", "best_offer": None,
+        "limit_state": False, "reference_price": "190.00", "band": ["180.50", "199.50"], "pause_until_ns": None}
 
 
 def test_a_firms_kill_switch_cancels_its_resting_orders_and_refuses_new_ones_until_reset(venue, admin):
@@ -44,25 +51,59 @@ def test_a_firms_kill_switch_cancels_its_resting_orders_and_refuses_new_ones_unt
     assert broker.next("8")["150"] == "0"
 
 
-def test_a_halt_refuses_new_orders_with_103_2_accepts_cancels_and_tells_subscribers(venue, admin):
+def test_a_halt_queues_new_orders_accepts_cancels_and_reopens_through_an_auction_seen_by_subscribers(venue, admin):
     subscriber = venue.client("MDCLIENT1", "FIX.4.4")
     subscriber.subscribe("md", ["IBM"], "01")
     subscriber.next("W")
     broker = venue.client("BROKER1", "FIX.4.4")
+    seller = venue.client("BROKER2", "FIX.4.4")
     broker.new_order("R1", "1", 10, "200.00", symbol="IBM")
     broker.next("8")
     assert admin("halt", "IBM") == {"ok": True, "halted": ["IBM"]}
     status = subscriber.next("f")
-    assert (status["55"], status["326"]) == ("IBM", "2")
-    broker.new_order("R2", "1", 10, "200.00", symbol="IBM")
-    refused = broker.next("8")
-    assert (refused["150"], refused["103"]) == ("8", "2") and "halted" in refused["58"]
+    assert (status["55"], status["326"]) == ("IBM", "21") and "halted by the operator" in status["58"]
+    broker.new_order("R2", "1", 10, "201.00", symbol="IBM")
+    assert broker.next("8")["150"] == "0", "queued for the reopening auction"
+    seller.new_order("S1", "2", 15, "199.00", symbol="IBM")
+    assert seller.next("8")["150"] == "0", "crosses the bids, yet nothing trades while halted"
     broker.cancel("X1", "R1", "1", symbol="IBM")
     assert broker.next("8")["150"] == "4"
+    assert admin("status")["instruments"]["IBM"]["phase"] == "pre_open"
     admin("resume", "IBM")
+    fill = broker.next("8")
+    assert (fill["11"], fill["150"], fill["31"], fill["32"]) == ("R2", "F", "201.00", "10"), \
+        "10 match anywhere from 199.00 to 201.00; IBM's reference 210.00 is above: the highest such price"
+    assert seller.next("8")["31"] == "201.00"
     assert subscriber.next("f")["326"] == "3"
-    broker.new_order("R3", "1", 10, "200.00", symbol="IBM")
+    broker.new_order("R3", "1", 10, "198.00", symbol="IBM")
     assert broker.next("8")["150"] == "0"
+
+
+def test_a_venue_wide_halt_sends_trading_session_status_and_halts_every_instrument(venue, admin):
+    subscriber = venue.client("MDCLIENT1", "FIX.4.4")
+    subscriber.subscribe("md", ["AAPL"], "01")
+    subscriber.next("W")
+    assert admin("halt", "venue")["halted"] == ["AAPL", "GOOG", "IBM", "MSFT", "TSLA"]
+    session_status = subscriber.next("h")
+    assert (session_status["340"], session_status["325"]) == ("1", "Y") and "halted" in session_status["58"]
+    assert subscriber.next("f")["326"] == "21"
+    assert admin("resume", "venue")["halted"] == []
+    assert subscriber.next("h")["340"] == "2"
+
+
+def test_with_during_pause_reject_a_halt_refuses_new_orders_with_103_2_and_cancels_are_accepted(make_venue, admin_of):
+    config_text = (Path(__file__).resolve().parents[2] / "config" / "exchange.yaml").read_text()
+    venue = make_venue(config_text + "\ncircuit_breakers:\n  during_pause: reject\n")
+    admin = admin_of(venue)
+    broker = venue.client("BROKER1", "FIX.4.4")
+    broker.new_order("R1", "1", 10, "200.00", symbol="IBM")
+    broker.next("8")
+    admin("halt", "IBM")
+    broker.new_order("R2", "1", 10, "200.00", symbol="IBM")
+    refused = broker.next("8")
+    assert (refused["150"], refused["103"]) == ("8", "2") and "halted by the operator" in refused["58"]
+    broker.cancel("X1", "R1", "1", symbol="IBM")
+    assert broker.next("8")["150"] == "4"
 
 
 @pytest.mark.parametrize("args, words", [

@@ -32,12 +32,12 @@ def test_once_the_book_has_a_bid_a_buy_is_collared_against_the_best_offer(make_v
     venue = make_venue(config_with_collar("5"))
     maker = venue.client("BROKER1", "FIX.4.4")
     taker = venue.client("BROKER2", "FIX.4.4")
-    maker.new_order("ASK", "2", 100, "200.00")
+    maker.new_order("ASK", "2", 100, "195.00")
     maker.next("8")
-    taker.new_order("SWEEP", "1", 100, "211.00")
+    taker.new_order("SWEEP", "1", 100, "204.80")
     rejected = taker.next("8")
-    assert rejected["150"] == "8" and "above the best offer 200.00 (collar 210.00" in rejected["58"]
-    taker.new_order("LIFT", "1", 100, "210.00")
+    assert rejected["150"] == "8" and "above the best offer 195.00 (collar 204.75" in rejected["58"]
+    taker.new_order("LIFT", "1", 100, "204.75")
     assert taker.next("8")["150"] == "0"
     with venue.gateway.lock:
         assert venue.gateway.engine.book("AAPL").best_ask() is None  # the allowed order traded

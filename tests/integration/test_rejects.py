@@ -66,9 +66,9 @@ def test_cancelling_an_unknown_order_is_refused_as_unknown(venue, version):
 def test_cancelling_a_filled_order_is_refused_as_too_late(venue, version):
     client = venue.client(BROKERS[version], version)
     other = venue.client("BROKER2", "FIX.4.4")
-    client.new_order("A1", "1", 10, "100.00")
+    client.new_order("A1", "1", 10, "190.00")
     client.next("8")
-    other.new_order("S1", "2", 10, "100.00")
+    other.new_order("S1", "2", 10, "190.00")
     client.next("8")
     client.cancel("C1", "A1", "1")
     reject = client.next("9")

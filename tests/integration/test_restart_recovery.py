@@ -57,9 +57,12 @@ def test_operator_halts_and_kill_switches_survive_a_restart(make_venue) -> None:
         venue = _restart(venue, make_venue)
         status = venue.gateway.admin("status", [])
         assert status["kill_switches"] == ["FIRM_B"] and status["instruments"]["MSFT"]["halted"]
-        buyer = venue.client("BROKER1", "FIX.4.4")
+        buyer, seller = venue.client("BROKER1", "FIX.4.4"), venue.client("BROKER3", "FIX.4.2")
         buyer.new_order("M1", "1", 1, "420.00", symbol="MSFT")
-        assert "halted" in buyer.next("8")["58"]
+        seller.new_order("M2", "2", 1, "419.00", symbol="MSFT")
+        assert buyer.next("8")["150"] == seller.next("8")["150"] == "0", "they queue for the reopening auction"
+        venue.gateway.admin("resume", ["MSFT"])
+        assert buyer.next("8")["31"] == "420.00", "uncrossed at the price nearest MSFT's reference 420.00"
     finally:
         venue.stop()
 

@@ -13,7 +13,7 @@ from matching import (
 
 SECOND = 1_000_000_000
 TICK = 100
-INSTRUMENT = Instrument("LULD", tick_size=TICK, reference_price=1_000_000)  # 100.00 at four decimals
+INSTRUMENT = Instrument("LULD", tick_size=TICK, price_decimals=4, reference_price=1_000_000)  # 100.00 at four decimals
 
 
 def random_flow(seed: int, count: int) -> list[tuple[int, object]]:

@@ -171,13 +171,13 @@ def test_directory_instead_of_a_file_names_it(tmp_path: Path) -> None:
 def test_empty_file_says_what_the_top_level_must_contain(tmp_path: Path) -> None:
     error = _error(_write(tmp_path, "# nothing yet\n"))
     assert error.key == "<document>"
-    assert "the file is empty; expected a mapping with keys: database, fees, firms, fix" in error.message
+    assert "the file is empty; expected a mapping with keys: circuit_breakers, database, fees, firms, fix" in error.message
 
 
 def test_top_level_that_is_not_a_mapping_is_an_error(tmp_path: Path) -> None:
     error = _error(_write(tmp_path, "- AAPL\n- MSFT\n"))
     assert error.key == "<document>"
-    assert "the top level is a list; expected a mapping with keys: database, fees, firms" in error.message
+    assert "the top level is a list; expected a mapping with keys: circuit_breakers, database, fees, firms" in error.message
 
 
 def test_non_utf8_bytes_are_reported_as_a_config_error(tmp_path: Path) -> None:

@@ -188,7 +188,7 @@ def test_a_bad_session_role_message_reads_exactly(tmp_path: Path) -> None:
 
 
 SECTION_KEYS = {
-    "": "database, fees, firms, fix, instruments, journal, market_data, metrics, risk, venue",
+    "": "circuit_breakers, database, fees, firms, fix, instruments, journal, market_data, metrics, risk, venue",
     "venue": "name, trading_day_end",
     "fix": "host, port, sender_comp_id, sessions_file",
     "metrics": "host, port",
@@ -197,8 +197,8 @@ SECTION_KEYS = {
     "firms.FIRM_A": "fee_tier, self_trade_prevention, sessions",
     "firms.FIRM_A.sessions.BROKER1": "cancel_on_disconnect, drop_copy_firms, market_data, password_hash, role",
     "risk": "defaults, firms",
-    "risk.defaults": "credit_limit, logout_messages_per_second, market_orders, max_daily_loss, max_messages_per_second, max_order_notional, max_order_quantity, max_position, price_collar_percent, restricted_symbols",
-    "risk.firms.FIRM_A": "credit_limit, logout_messages_per_second, market_orders, max_daily_loss, max_messages_per_second, max_order_notional, max_order_quantity, max_position, price_collar_percent, restricted_symbols",
+    "risk.defaults": "credit_limit, kill_switch_on_credit_breach, logout_messages_per_second, market_order_protection_percent, market_orders, max_daily_loss, max_messages_per_second, max_order_notional, max_order_quantity, max_position, price_collar_percent, price_collar_ticks, restricted_symbols",
+    "risk.firms.FIRM_A": "credit_limit, kill_switch_on_credit_breach, logout_messages_per_second, market_order_protection_percent, market_orders, max_daily_loss, max_messages_per_second, max_order_notional, max_order_quantity, max_position, price_collar_percent, price_collar_ticks, restricted_symbols",
 }
 
 
@@ -214,7 +214,7 @@ def test_unknown_key_at_any_level_names_file_key_and_sorted_allowed_keys(
 def test_unknown_top_level_key_names_file_key_and_allowed_keys(tmp_path: Path) -> None:
     path = _write(tmp_path, "colour", "red")
     assert str(_error(path)) == (
-        f"{path}: colour: unknown key; allowed keys: database, fees, firms, fix, instruments, journal, market_data, metrics, risk, venue"
+        f"{path}: colour: unknown key; allowed keys: circuit_breakers, database, fees, firms, fix, instruments, journal, market_data, metrics, risk, venue"
     )
 
 
@@ -256,7 +256,7 @@ WRONG_SHAPES = [
     ("firms.FIRM_A.sessions", {}, "with at least one session"),
     ("firms.FIRM_A.sessions", ["BROKER1"], "must be a mapping of session CompID to session settings"),
     ("venue", ["FIXEX"], "must be a mapping; allowed keys: name, trading_day_end"),
-    ("risk.defaults", 5, "must be a mapping; allowed keys: credit_limit, logout_messages_per_second, market_orders, max_daily_loss, max_messages_per_second, max_order_notional, max_order_quantity, max_position, price_collar_percent, restricted_symbols"),
+    ("risk.defaults", 5, "must be a mapping; allowed keys: credit_limit, kill_switch_on_credit_breach, logout_messages_per_second, market_order_protection_percent, market_orders, max_daily_loss, max_messages_per_second, max_order_notional, max_order_quantity, max_position, price_collar_percent, price_collar_ticks, restricted_symbols"),
     ("risk.firms", ["FIRM_A"], "must be a mapping of firm id to limit overrides"),
 ]
 

@@ -29,11 +29,11 @@ def band(venue, symbol="AAPL"):
 
 
 def test_the_band_is_the_reference_plus_or_minus_the_tier_percentage_rounded_inward_to_the_tick():
-    rules = CircuitBreakerRules(BandPercentages({1: Fraction(5), 2: Fraction(10)}, Fraction(20), px(3.00)))
-    assert rules.band(px(100.00), 1, TICK) == (px(95.00), px(105.00))
-    assert rules.band(px(100.00), 2, TICK) == (px(90.00), px(110.00))
-    assert rules.band(px(123.45), 1, TICK) == (px(117.28), px(129.62)), "6.1725 rounds down to 6.17"
-    assert rules.band(px(2.50), 1, TICK) == (px(2.00), px(3.00)), "at $3.00 or less the band is 20%"
+    rules = CircuitBreakerRules(BandPercentages({1: Fraction(5), 2: Fraction(10)}, Fraction(20), Fraction(3)))
+    assert rules.band(px(100.00), 1, TICK, 4) == (px(95.00), px(105.00))
+    assert rules.band(px(100.00), 2, TICK, 4) == (px(90.00), px(110.00))
+    assert rules.band(px(123.45), 1, TICK, 4) == (px(117.28), px(129.62)), "6.1725 rounds down to 6.17"
+    assert rules.band(px(2.50), 1, TICK, 4) == (px(2.00), px(3.00)), "at $3.00 or less the band is 20%"
 
 
 def test_a_buy_through_the_band_trades_up_to_the_band_and_its_rest_slides_to_the_upper_band(venue):
@@ -129,9 +129,10 @@ def test_the_pause_ends_in_an_auction_at_one_price_then_continuous_trading_with_
     assert not any(f.aggressor for f in of(events, OrderFilled))
     auction = one(events, AuctionCompleted)
     assert (auction.price, auction.volume, auction.imbalance) == (px(104.00), 10, -14)
-    assert one(events, PriceBandChanged).reference_price == px(104.00)
+    assert not of(events, PriceBandChanged), "the reopening status carries the new band"
     status = [e for e in of(events, TradingStatusChanged)][0]
     assert status.phase is TradingPhase.OPEN and status.reason is TradingStatusReason.PAUSE_ENDED
+    assert (status.reference_price, status.band_low, status.band_high) == (px(104.00), px(98.80), px(109.20))
     assert band(venue) == (98.80, 109.20)
     assert venue.depth(Side.BUY) == [(103.00, 6)] and venue.depth(Side.SELL) == [(104.00, 14)]
 

@@ -12,9 +12,9 @@ from matching import (
 )
 
 TICK = 100  # 0.01 at four decimals
-AAPL = Instrument("AAPL", tick_size=TICK, lot_size=1)
-MSFT = Instrument("MSFT", tick_size=TICK, lot_size=1)
-ROUND_LOTS = Instrument("RLOT", tick_size=TICK, lot_size=100)
+AAPL = Instrument("AAPL", tick_size=TICK, lot_size=1, price_decimals=4)
+MSFT = Instrument("MSFT", tick_size=TICK, lot_size=1, price_decimals=4)
+ROUND_LOTS = Instrument("RLOT", tick_size=TICK, lot_size=100, price_decimals=4)
 
 
 def px(dollars: float) -> int:
