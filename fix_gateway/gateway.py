@@ -33,6 +33,7 @@ from fix_gateway.market_data import (
     PROBE_PREFIX, ListSecurities, StatusChanged, SubscribeStatus, VenueStatusChanged, MarketDataPublisher, MarketDataRenderer, ProbeAnswered, dictionaries_for,
     translate_request,
 )
+from fix_gateway.metrics import VenueCollector, VenueCounters, serve_metrics
 from fix_gateway.outbound import Outbound, business_reject, frame, mass_cancel_reject
 from fix_gateway.sessions import SessionsFile, SessionsFileError
 from fix_gateway.stop_guard import STOP_GUARD_COMP_ID, StopGuard, new_password
@@ -51,7 +52,10 @@ from matching import (
     OrderRejectReason, RejectOrder, SubmitOrder, TimeInForce,
 )
 from matching import CancelRejectReason, OrderType, RejectCancel, ReplaceOrder, ReplyTo
-from matching import HaltTrading, PriceBandChanged, ResumeTrading, TradingPhase, TradingStatusChanged
+from matching import (
+    HaltTrading, PriceBandChanged, ResumeTrading, TradeExecuted, TradingPhase, TradingStatusChanged,
+    TradingStatusReason,
+)
 from reporting.audit_service import read_status
 from reporting.command_journal import (
     CommandApplied, CommandJournal, OperatorActed, VenueStarted, commands_file_in, read_inputs,
@@ -66,6 +70,8 @@ ORDER_MESSAGES = ("D", "F", "G", "H", "q")
 DROP_COPY_EVENTS = (OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, OrderReplaced, OrderRestated,
                     OrderExpired, OrderTriggered)
 STATUS_EVENTS = frozenset({TradingStatusChanged, PriceBandChanged})  # to market data as SecurityStatus (f)
+NOTED_EVENTS = STATUS_EVENTS | {OrderAccepted, OrderRejected, TradeExecuted}  # counted or forwarded
+HALTING = (TradingStatusReason.OPERATOR_HALT, TradingStatusReason.LIMIT_STATE_TIMEOUT)
 DICTIONARY_KEYS = ("DataDictionary", "TransportDataDictionary", "AppDataDictionary")
 # TLS files: relative paths are relative to sessions.cfg, like the dictionaries.
 TLS_FILE_KEYS = ("ServerCertificateFile", "ServerCertificateKeyFile", "CertificationAuthoritiesFile",
@@ -87,8 +93,14 @@ def shipped_dictionary(name: str) -> Path:
 
 class Gateway(fix.Application):
     def __init__(self, settings: Settings, sessions: SessionsFile, *, clock: Callable[[], int] = time.time_ns,
-                 work_dir: str | Path = ".", admin_socket: str | Path | None = None, journal: bool = True) -> None:
+                 work_dir: str | Path = ".", admin_socket: str | Path | None = None, journal: bool = True,
+                 pre_trade_risk: bool = True) -> None:
         super().__init__()
+        if not pre_trade_risk:  # benchmarks only (fixex serve --no-risk): no checks, exposure or bands
+            settings = dataclasses.replace(settings, circuit_breakers=dataclasses.replace(
+                settings.circuit_breakers, enabled=False))
+        self._pre_trade_risk = pre_trade_risk
+        self.counters = VenueCounters()
         self.settings = settings
         self._sessions_file = sessions
         self._clock = clock
@@ -146,6 +158,7 @@ class Gateway(fix.Application):
             "q": self._mass_cancel,
         }
         self._acceptor: fix.Acceptor | None = None
+        self._metrics_server = None
         self._stop_guard_password = new_password()
         self._kill_switches: set[str] = set()  # firm ids, or VENUE: new orders refused, resting ones cancelled
         self._admin = AdminServer(Path(admin_socket) if admin_socket is not None else
@@ -237,6 +250,13 @@ class Gateway(fix.Application):
             log.info("admin endpoint: %s (fixex admin --socket %s ...)", self._admin.path, self._admin.path)
         except OSError as error:  # trading does not depend on it; the operator is told why
             log.error("admin endpoint unavailable at %s: %s", self._admin.path, error)
+        metrics = self.settings.metrics
+        try:
+            self._metrics_server = serve_metrics(VenueCollector(self.counters, self.metric_gauges, self.lock),
+                                                 metrics.host, metrics.port)
+        except OSError as error:  # nor on metrics
+            log.error("metrics endpoint unavailable on %s:%d (config metrics.port): %s", metrics.host, metrics.port,
+                      error)
         # The 5.0 SP2 dictionary takes about a second to load: do it before the first subscriber asks.
         self._market_data.start(warm_up=lambda: [self._dictionaries_of(comp_id) for comp_id, role in
                                                  self._roles.items() if role == "market_data"])
@@ -260,6 +280,10 @@ class Gateway(fix.Application):
             return
         self._stopping.set()
         self._admin.stop()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
+            self._metrics_server = None
         if self._timers is not None:
             self._timers.join(timeout=5)
         self._market_data.stop()
@@ -390,6 +414,7 @@ class Gateway(fix.Application):
         pass
 
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        arrived_ns = time.perf_counter_ns()  # latency metric: from here to the replies sent
         raw = message.toString()
         f = parse(raw)
         msg_type = f.get("35", "")
@@ -434,12 +459,16 @@ class Gateway(fix.Application):
                     f.get("11")))
                 return
             handler(f, ctx)
+            self.counters.received[msg_type] += 1
+            self.counters.latency[msg_type].observe_ns(time.perf_counter_ns() - arrived_ns)
 
     # ------------------------------------------------------------------ the writer (lock held)
 
     def _apply(self, command, request: dict[str, str], ctx: SessionContext) -> None:
         credit_breach = None  # set when this reject should trip the firm's kill switch
-        if isinstance(command, SubmitOrder):
+        if not self._pre_trade_risk:
+            pass
+        elif isinstance(command, SubmitOrder):
             breach = None
             book = self._books.get(command.symbol)
             if not command.possible_resend:
@@ -564,6 +593,29 @@ class Gateway(fix.Application):
         log.warning("%s %s by the operator", target, "halted" if halt else "reopened through the auction")
         return {"ok": True, "halted": sorted(s for s, b in self._books.items() if b.phase is not TradingPhase.OPEN)}
 
+    def metric_gauges(self) -> dict:
+        """What the metrics collector reads at a scrape (it holds the lock)."""
+        books = {}
+        for symbol, book in self._books.items():
+            unit = float(self.settings.instrument(symbol).price_unit)
+            bid, ask = book.best_bid(), book.best_ask()
+            books[symbol] = {
+                "best_bid": bid * unit if bid is not None else None,
+                "best_ask": ask * unit if ask is not None else None,
+                "spread": (ask - bid) * unit if bid is not None and ask is not None else None,
+                "bid_levels": len(book.bids), "ask_levels": len(book.asks),
+                "halted": book.phase is not TradingPhase.OPEN}
+        audit = read_status(self.journal_directory) or {}
+        journal_writer = self._journal._writer if self._journal is not None else None
+        return {
+            "sessions_logged_on": sum(1 for comp_id in self._session_ids if self.logged_on(comp_id)),
+            "books": books,
+            "queues": {"journal": journal_writer.last_seq - journal_writer.synced_seq if journal_writer else 0,
+                       "audit_backlog": audit.get("input_backlog", 0) + audit.get("database_backlog", 0),
+                       "market_data": self._market_data.backlog},
+            "market_data_unread": self._market_data.unread(),
+        }
+
     def _instrument_status(self, symbol: str, book) -> dict:
         breaker = book.breaker
         price = self._outbound.price
@@ -660,10 +712,22 @@ class Gateway(fix.Application):
         events = self.engine.process(command)
         self._apply_to_state(command, events)
         statuses = None
+        counters = self.counters
         for event in events:
             self._publish(event, request, requester)
-            if type(event) in STATUS_EVENTS:
-                statuses = [event] if statuses is None else statuses + [event]
+            kind = type(event)
+            if kind in NOTED_EVENTS:
+                if kind is OrderAccepted:
+                    counters.accepted += 1
+                elif kind is TradeExecuted:
+                    counters.executions[event.symbol] += 1
+                    counters.volume[event.symbol] += event.quantity
+                elif kind is OrderRejected:
+                    counters.rejected[event.reason.name.lower()] += 1
+                else:
+                    statuses = [event] if statuses is None else statuses + [event]
+                    if kind is TradingStatusChanged and event.reason in HALTING:
+                        counters.halts[(event.symbol, event.reason.value)] += 1
         self._market_data.events(events)
         if statuses is not None:  # after the book changes of the same command
             for event in statuses:
@@ -671,7 +735,8 @@ class Gateway(fix.Application):
 
     def _apply_to_state(self, command: Command, events: list[Event]) -> None:
         """What the venue keeps besides the books (live and on replay alike)."""
-        self._exposure.apply(events)
+        if self._pre_trade_risk:
+            self._exposure.apply(events)
         if isinstance(command, EndTradingDay):
             self._exposure.end_trading_day()
 
@@ -711,6 +776,7 @@ class Gateway(fix.Application):
         text = (f"throttled: {count} messages from {comp_id} in the last second, above the limit of "
                 f"{limits.refuse_above} (risk max_messages_per_second); this {msg_type} was not processed")
         with self.lock:
+            self.counters.throttle_hits[comp_id] += 1
             self._send(comp_id, business_reject(ctx.version, f.get("34"), msg_type, THROTTLE_LIMIT_EXCEEDED, text,
                                                 f.get("11") or f.get("262") or f.get("320")))
         if verdict is ThrottleVerdict.LOG_OUT:
@@ -783,7 +849,8 @@ def _next_day_end_ns(now_ns: int, day_end) -> int:
     return int(end.timestamp()) * 1_000_000_000
 
 
-def with_port(settings: Settings, port: int) -> Settings:
-    """The same settings listening on another port (tests use free ports)."""
-    return dataclasses.replace(settings, fix=dataclasses.replace(settings.fix, port=port))
+def with_port(settings: Settings, port: int, metrics_port: int = 0) -> Settings:
+    """The same settings listening on another port (tests use free ports; metrics port 0: any free one)."""
+    return dataclasses.replace(settings, fix=dataclasses.replace(settings.fix, port=port),
+                               metrics=dataclasses.replace(settings.metrics, port=metrics_port))
 

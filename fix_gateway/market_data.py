@@ -381,6 +381,10 @@ class MarketDataPublisher:
     def backlog(self) -> int:
         return self._queue.qsize()
 
+    def unread(self) -> dict[str, int]:
+        """Per subscriber, messages sent that it has not yet confirmed reading (any thread)."""
+        return {session: reader.sent - reader.read for session, reader in dict(self._readers).items()}
+
     def _run(self) -> None:
         if self._warm_up is not None:
             self._warm_up()

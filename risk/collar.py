@@ -34,6 +34,10 @@ class PriceCollars:
         self._protection = dict(protection_percent_by_firm or {})  # market orders of firms without a collar
         self._reference_prices = dict(reference_prices)
         self._format = format_price
+        # Each percentage as integers, for the per-order test: a buy breaches when
+        # price * scale > anchor * up, a sell when price * scale < anchor * down.
+        self._percent_factors = {firm: (100 * p.denominator + p.numerator, 100 * p.denominator - p.numerator,
+                                        100 * p.denominator) for firm, p in self._percent.items()}
 
     def check(self, order: SubmitOrder, best_bid: int | None, best_offer: int | None) -> LimitBreach | None:
         """A new limit or stop-limit order's price against the collar (market and stop orders pass)."""
@@ -44,12 +48,25 @@ class PriceCollars:
     def check_price(self, firm: str, symbol: str, side: Side, price: int, best_bid: int | None,
                     best_offer: int | None) -> LimitBreach | None:
         """A limit price (of a new order or a replace) against the firm's collar; None if within it."""
-        if firm not in self._percent and firm not in self._ticks:
+        factors = self._percent_factors.get(firm)
+        ticks = self._ticks.get(firm)
+        if factors is None and ticks is None:
             return None
         buying = side is Side.BUY
         best = best_offer if buying else best_bid
         anchor = best if best is not None else self._reference_prices.get(symbol)
         if anchor is None:
+            return None
+        # Integer comparisons first (every order pays for these); the text only for a breach.
+        if factors is not None:
+            up, down, scale = factors
+            breached = price * scale > anchor * up if buying else price * scale < anchor * down
+        else:
+            breached = False
+        if not breached and ticks is not None:
+            step = ticks * self._tick_sizes.get(symbol, 1)
+            breached = price > anchor + step if buying else price < anchor - step
+        if not breached:
             return None
         bound, key, size = self._bound(firm, symbol, buying, anchor)
         if (price > bound) if buying else (price < bound):

@@ -23,7 +23,7 @@ from typing import Iterable, Mapping
 
 from matching import (
     Event, OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejectReason,
-    OrderReplaced, OrderRestated, OrderTriggered, Side, SubmitOrder,
+    OrderReplaced, OrderRepriced, OrderRestated, OrderTriggered, Side, SubmitOrder,
 )
 from risk.limits import LimitBreach
 
@@ -59,6 +59,11 @@ class _Firm:
     cash_today: int = 0  # sells minus buys since the day began
     positions_at_open: dict[str, int] = field(default_factory=dict)
     marks_at_open: dict[str, int] = field(default_factory=dict)
+
+
+# The events that change what a firm has at stake.
+_TRACKED = frozenset({OrderAccepted, OrderFilled, OrderCancelled, OrderExpired, OrderReplaced, OrderRestated,
+                      OrderTriggered, OrderRepriced})
 
 
 class FirmExposure:
@@ -108,13 +113,16 @@ class FirmExposure:
         return state.cash_today + now - then
 
     def apply(self, events: Iterable[Event]) -> None:
+        tracked = _TRACKED
         for event in events:
             kind = type(event)
+            if kind not in tracked:  # book levels, trade prints, replies: most events
+                continue
             if kind is OrderAccepted:
                 price = event.price if event.price is not None else event.stop_price
                 self._open(event.order_id, event.firm, event.symbol, event.side, price, event.quantity)
             elif kind is OrderFilled:
-                state = self.firm(event.firm)
+                state = self._firms.get(event.firm) or self.firm(event.firm)
                 price = event.last_price * self._scale.get(event.symbol, 1)
                 notional = price * event.last_quantity
                 state.executed_notional += notional
@@ -123,7 +131,7 @@ class FirmExposure:
                 signed = event.last_quantity if event.side is Side.BUY else -event.last_quantity
                 state.positions[event.symbol] = state.positions.get(event.symbol, 0) + signed
                 self._set_leaves(event.order_id, event.leaves_quantity)
-                self._check_alert(event.firm)
+                self._check_alert(event.firm, state)
             elif kind is OrderCancelled or kind is OrderExpired:
                 self._set_leaves(event.order_id, 0)
             elif kind is OrderReplaced:
@@ -134,6 +142,12 @@ class FirmExposure:
                     self._open(event.order_id, order.firm, order.symbol, order.side, price, event.leaves_quantity)
             elif kind is OrderRestated:
                 self._set_leaves(event.order_id, event.leaves_quantity)
+            elif kind is OrderRepriced:  # slid to the band edge: its open notional moves with it
+                order = self._orders.get(event.order_id)
+                if order is not None:
+                    self._set_leaves(event.order_id, 0)
+                    self._open(event.order_id, order.firm, order.symbol, order.side, event.price,
+                                event.leaves_quantity)
             elif kind is OrderTriggered and event.price is not None:
                 order = self._orders.get(event.order_id)
                 if order is not None:
@@ -152,27 +166,34 @@ class FirmExposure:
 
     def _open(self, order_id: int, firm: str, symbol: str, side: Side, price: int | None, leaves: int) -> None:
         common = price * self._scale.get(symbol, 1) if price is not None else self._reference.get(symbol, 0)
-        self._orders[order_id] = _OpenOrder(firm, symbol, side, common, 0)
-        self._set_leaves(order_id, leaves)
-        self._check_alert(firm)
+        state = self._firms.get(firm) or self.firm(firm)
+        if leaves:
+            self._orders[order_id] = _OpenOrder(firm, symbol, side, common, leaves)
+            state.open_notional += leaves * common
+            book = state.open_buys if side is Side.BUY else state.open_sells
+            book[symbol] = book.get(symbol, 0) + leaves
+        self._check_alert(firm, state)
 
     def _set_leaves(self, order_id: int, leaves: int) -> None:
         order = self._orders.get(order_id)
         if order is None:
             return
-        state = self.firm(order.firm)
+        state = self._firms[order.firm]  # made when the order was opened
         change = leaves - order.leaves
         state.open_notional += change * order.price
         book = state.open_buys if order.side is Side.BUY else state.open_sells
-        book[order.symbol] = book.get(order.symbol, 0) + change
+        book[order.symbol] += change
         order.leaves = leaves
         if leaves == 0:
             del self._orders[order_id]
 
-    def _check_alert(self, firm: str) -> None:
+    def _check_alert(self, firm: str, state: _Firm | None = None) -> None:
+        if state is None:
+            state = self.firm(firm)
+        if state.alerted:
+            return
         limits = self._limits.get(firm)
-        state = self.firm(firm)
-        if limits is None or limits.credit_units is None or state.alerted:
+        if limits is None or limits.credit_units is None:
             return
         used = state.open_notional + state.executed_notional
         if used * 100 >= limits.credit_units * ALERT_FRACTION_PERCENT:

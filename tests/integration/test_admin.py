@@ -93,7 +93,7 @@ def test_a_venue_wide_halt_sends_trading_session_status_and_halts_every_instrume
 
 def test_with_during_pause_reject_a_halt_refuses_new_orders_with_103_2_and_cancels_are_accepted(make_venue, admin_of):
     config_text = (Path(__file__).resolve().parents[2] / "config" / "exchange.yaml").read_text()
-    venue = make_venue(config_text + "\ncircuit_breakers:\n  during_pause: reject\n")
+    venue = make_venue(config_text.replace("during_pause: queue", "during_pause: reject"))
     admin = admin_of(venue)
     broker = venue.client("BROKER1", "FIX.4.4")
     broker.new_order("R1", "1", 10, "200.00", symbol="IBM")

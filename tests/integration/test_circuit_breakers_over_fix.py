@@ -11,12 +11,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-FAST_BREAKERS = "\ncircuit_breakers:\n  limit_state_seconds: 1\n  pause_seconds: 2\n"
 
 
 @pytest.fixture
 def fast_venue(make_venue):
-    return make_venue((REPO / "config" / "exchange.yaml").read_text() + FAST_BREAKERS)
+    shipped = (REPO / "config" / "exchange.yaml").read_text()
+    fast = shipped.replace("limit_state_seconds: 15", "limit_state_seconds: 1").replace(
+        "pause_seconds: 300", "pause_seconds: 2")
+    assert "limit_state_seconds: 1 " in fast and "pause_seconds: 2 " in fast, "the shipped config names both"
+    return make_venue(fast)
 
 
 def status_request(client, request_id: str, symbol: str, subscription: str = "1") -> None:
