@@ -128,11 +128,11 @@ def run(orders: int, in_flight: int, sessions: int, flow: str, port: int) -> dic
             sent[index] += 1
             cl_ord_id = b"%d-%d" % (index, n)
             if flow == "resting":
-                client.order(cl_ord_id, b"1", b"%d.%02d" % (100 - n % 50, n % 100))
+                client.order(cl_ord_id, b"1", b"%d.%02d" % (189 - n % 9, n % 100))  # inside AAPL's band
             elif len(clients) == 1:  # crossing within one firm would only exercise self-trade prevention
                 raise SystemExit("the crossing flow needs --sessions 2 (two firms that trade with each other)")
-            else:  # crossing: the first session's buys and the second's sells meet at 100.00
-                client.order(cl_ord_id, b"1" if index == 0 else b"2", b"100.00")
+            else:  # crossing: the first session's buys and the second's sells meet at 190.00
+                client.order(cl_ord_id, b"1" if index == 0 else b"2", b"190.00")
 
     for index, client in enumerate(clients):
         top_up(index, client)
@@ -169,17 +169,18 @@ def run(orders: int, in_flight: int, sessions: int, flow: str, port: int) -> dic
 
 
 def start_exchange(work: Path, port: int, config: Path | None, log_level: str = "WARNING",
-                   audit: bool = True) -> subprocess.Popen:
+                   audit: bool = True, risk: bool = True) -> subprocess.Popen:
     source = (config or REPO / "config" / "exchange.yaml").read_text()
     path = work / "exchange.yaml"
     # A benchmark measures capacity: the per-session message throttles would refuse most of its orders.
-    path.write_text(source.replace("port: 9876", f"port: {port}")
+    path.write_text(source.replace("port: 9876", f"port: {port}").replace("port: 9877", f"port: {free_port()}")
                     .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}")
                     .replace("max_messages_per_second: 500", f"max_messages_per_second: {UNTHROTTLED}")
                     .replace("logout_messages_per_second: 2000", f"logout_messages_per_second: {UNTHROTTLED}"))
     process = subprocess.Popen(
         [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())", "serve",
-         "--config", str(path), "--log-level", log_level, *([] if audit else ["--no-audit"])],
+         "--config", str(path), "--log-level", log_level, *([] if audit else ["--no-audit"]),
+         *([] if risk else ["--no-risk"])],
         cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -214,23 +215,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="YAML config for the exchange (default: the shipped one)")
     parser.add_argument("--audit", default="on", choices=["on", "off", "both"],
                         help="input journal and auditor on, off (--no-audit), or both, alternating (default on)")
+    parser.add_argument("--risk", default="on", choices=["on", "off", "both"],
+                        help="pre-trade risk and circuit breakers on, off (--no-risk), or both (default on)")
     args = parser.parse_args(argv)
     print(f"gateway benchmark: python {platform.python_version()}, {platform.machine()}, "
           f"{os.cpu_count()} cpus; {args.orders:,} orders, {args.sessions} session(s), {args.flow} flow")
-    print(f"{'in flight':>9} {'audit':>5} {'orders/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9}")
-    audits = {"on": [True], "off": [False], "both": [False, True]}[args.audit]
-    runs = [(int(w), audit) for w in args.in_flight.split(",") for audit in audits]
-    for window, audit in runs:
+    print(f"{'in flight':>9} {'audit':>5} {'risk':>5} {'orders/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9}")
+    both = {"on": [True], "off": [False], "both": [False, True]}
+    runs = [(int(w), audit, risk) for w in args.in_flight.split(",") for audit in both[args.audit]
+            for risk in both[args.risk]]
+    for window, audit, risk in runs:
         with tempfile.TemporaryDirectory(prefix="fixex-bench-") as work:
             port = free_port()
-            exchange = start_exchange(Path(work), port, args.config, audit=audit)
+            exchange = start_exchange(Path(work), port, args.config, audit=audit, risk=risk)
             try:
                 orders = args.orders if window > 1 else min(args.orders, 5_000)
                 result = run(orders, window, args.sessions, args.flow, port)
             finally:
                 exchange.terminate()
                 exchange.wait(timeout=300)  # with audit on, serve waits for the auditor to load everything
-        print(f"{window:>9} {'on' if audit else 'off':>5} {result['orders_per_s']:>10,.0f} "
+        print(f"{window:>9} {'on' if audit else 'off':>5} {'on' if risk else 'off':>5} {result['orders_per_s']:>10,.0f} "
               f"{result['p50_us']:>8.0f} {result['p99_us']:>8.0f} "
               f"{result['p999_us']:>9.0f}   ({result['orders']:,} orders)")
         sys.stdout.flush()

@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     serve.add_argument("--no-audit", action="store_true",
                        help="benchmarks only: no input journal, no auditor, no restart recovery")
+    serve.add_argument("--no-risk", action="store_true",
+                       help="benchmarks only: no pre-trade checks, exposure tracking or circuit breakers")
     serve.set_defaults(run=_serve)
 
     audit = commands.add_parser(
@@ -71,6 +73,25 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("admin_args", metavar="ARG", nargs="*")
     admin.set_defaults(run=_admin)
 
+    demo = commands.add_parser(
+        "demo", help="a market maker and a few brokers trading over FIX, so the books move",
+        description="Start the venue (or use one already running) and trade on it over real FIX sessions: a "
+                    "market maker (BROKER1) quotes every instrument around its reference price and brokers "
+                    "(BROKER2-4) send orders. Prints a line a second; Ctrl-C logs out and stops.")
+    from fix_gateway import demo as demo_module
+
+    demo_module.add_arguments(demo, str(DEFAULT_CONFIG_PATH))
+    demo.set_defaults(run=_demo)
+
+    watch = commands.add_parser(
+        "watch", help="a live terminal view of one instrument: Level 2 book, last trades, trading status",
+        description="Subscribe to an instrument's market data over a FIX market-data session and redraw its "
+                    "book, last trades and trading status twice a second. Ctrl-C quits.")
+    from fix_gateway import watch as watch_module
+
+    watch_module.add_arguments(watch, str(DEFAULT_CONFIG_PATH))
+    watch.set_defaults(run=_watch)
+
     # Listed for --help only: `report` has its own parser (reporting.report_cli), dispatched below, so that
     # its options may come before or after the report's name.
     commands.add_parser("report", add_help=False, help="export or verify the compliance audit trail "
@@ -100,7 +121,8 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     sessions = load_sessions(args.sessions or settings.fix.sessions_file, settings)
     Path("var").mkdir(exist_ok=True)
-    gateway = Gateway(settings, sessions, clock=time.time_ns, journal=not args.no_audit)
+    gateway = Gateway(settings, sessions, clock=time.time_ns, journal=not args.no_audit,
+                      pre_trade_risk=not args.no_risk)
     auditor = (None if args.no_audit else
                AuditChild(args.config, gateway.journal_directory.resolve(), gateway.message_log_directory,
                           args.log_level))
@@ -195,6 +217,20 @@ def _hash_password(args: argparse.Namespace) -> int:
         return 2
     print(hash_password(password))
     return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from fix_gateway import demo
+
+    logging.basicConfig(level="WARNING", stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return demo.run(args)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from fix_gateway import watch
+
+    logging.basicConfig(level="ERROR", stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    return watch.main_with_signals(args)
 
 
 def _bench(args: argparse.Namespace) -> int:

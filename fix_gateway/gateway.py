@@ -614,6 +614,9 @@ class Gateway(fix.Application):
                        "audit_backlog": audit.get("input_backlog", 0) + audit.get("database_backlog", 0),
                        "market_data": self._market_data.backlog},
             "market_data_unread": self._market_data.unread(),
+            "credit": {firm: (self._exposure.credit_used(firm) / limits.credit_units,
+                              self._exposure.firm(firm).alerted)
+                       for firm, limits in self._exposure.limits.items() if limits.credit_units},
         }
 
     def _instrument_status(self, symbol: str, book) -> dict:

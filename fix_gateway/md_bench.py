@@ -3,7 +3,7 @@
 Starts `fixex serve` (its own process, state in a temporary directory) with N extra
 FIX 4.4 market-data sessions, logs them on from a lean raw-socket client, subscribes
 each to AAPL at depth 10 (bids, offers, trades), and sends orders from one broker at
-a fixed rate: passive orders in a 20-tick band around 100.00, one in four crossing,
+a fixed rate: passive orders in a 20-tick band around 190.00 (AAPL's reference), one in four crossing,
 so the top ten levels keep changing and trades print. It runs the same flow with no
 subscribers and with N, and prints order-entry latency (order written to its first
 ExecutionReport read) for both, and the publish lag the exchange measured (event to
@@ -93,7 +93,7 @@ def run(port: int, subscribers: int, rate: int, seconds: float, seed: int) -> di
         while sent < total and now - start >= sent * interval:
             side = rng.choice((b"1", b"2"))
             offset = rng.randint(0, 10) if rng.random() < 0.75 else -rng.randint(0, 3)  # 1 in 4 crosses
-            cents = 10_000 - offset if side == b"1" else 10_000 + offset
+            cents = 19_000 - offset if side == b"1" else 19_000 + offset
             broker.order(b"o%d" % sent, side, b"%d.%02d" % divmod(cents, 100))
             sent += 1
         if time.perf_counter_ns() - start > (seconds + 30) * 1e9:

@@ -21,6 +21,7 @@ Names (the Grafana dashboard in deploy/grafana uses exactly these):
   fixex_throttle_hits_total{session}           messages refused by the throttle
   fixex_queue_depth{queue}                     journal, audit_backlog, market_data
   fixex_market_data_unread{session}            messages a subscriber has not confirmed reading
+  fixex_credit_used_ratio{firm}, fixex_credit_alert{firm}   credit in use / limit; 1 once past 80% today
 """
 
 from __future__ import annotations
@@ -132,6 +133,15 @@ class VenueCollector:
         for queue, depth in gauges["queues"].items():
             family.add_metric([queue], depth)
         yield family
+        used = GaugeMetricFamily("fixex_credit_used_ratio", "Credit in use over the firm's credit limit",
+                                 labels=["firm"])
+        alert = GaugeMetricFamily("fixex_credit_alert", "1 once the firm has used 80% of its credit today",
+                                  labels=["firm"])
+        for firm, (ratio, alerted) in sorted(gauges.get("credit", {}).items()):
+            used.add_metric([firm], ratio)
+            alert.add_metric([firm], 1 if alerted else 0)
+        yield used
+        yield alert
         family = GaugeMetricFamily("fixex_market_data_unread", "Messages a subscriber has not confirmed reading",
                                    labels=["session"])
         for session, unread in gauges["market_data_unread"].items():

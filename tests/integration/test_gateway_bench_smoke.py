@@ -3,10 +3,11 @@ from fix_gateway import bench
 
 def test_the_gateway_benchmark_trades_through_a_real_fixex_serve_and_prints_its_figures(capsys):
     assert bench.main(["--orders", "300", "--in-flight", "8,1", "--flow", "crossing", "--sessions", "2",
-                       "--audit", "both"]) == 0
+                       "--audit", "both", "--risk", "both"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()[:1].isdigit()]
-    assert [(row[0], row[1]) for row in rows] == [("8", "off"), ("8", "on"), ("1", "off"), ("1", "on")]
-    assert all(float(row[2].replace(",", "")) > 0 and float(row[3]) > 0 for row in rows)
+    assert [tuple(row[:3]) for row in rows] == [
+        (window, audit, risk) for window in ("8", "1") for audit in ("off", "on") for risk in ("off", "on")]
+    assert all(float(row[3].replace(",", "")) > 0 and float(row[4]) > 0 for row in rows)
 
 
 def test_the_market_data_benchmark_compares_order_entry_with_and_without_subscribers(capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.request
+from pathlib import Path
 
 
 def scrape(venue) -> str:
@@ -40,3 +41,15 @@ def test_orders_trades_rejects_latency_and_books_show_in_the_metrics(venue):
     assert value(text, 'fixex_book_depth{side="bid",symbol="AAPL"}') == 1
     assert value(text, 'fixex_instrument_halted{symbol="AAPL"}') == 0
     assert value(text, 'fixex_queue_depth{queue="market_data"}') >= 0
+
+
+def test_a_firm_past_80_percent_of_its_credit_shows_as_an_alert_in_the_metrics(make_venue):
+    shipped = (Path(__file__).resolve().parents[2] / "config" / "exchange.yaml").read_text()
+    venue = make_venue(shipped.replace('# credit_limit: "50000000"', 'credit_limit: "10000"'))
+    broker = venue.client("BROKER1", "FIX.4.4")
+    broker.new_order("B1", "1", 45, "189.00")  # 8,505.00 of 10,000.00
+    assert broker.next("8")["150"] == "0"
+    text = scrape(venue)
+    assert value(text, 'fixex_credit_used_ratio{firm="FIRM_A"}') == 0.8505
+    assert value(text, 'fixex_credit_alert{firm="FIRM_A"}') == 1
+    assert value(text, 'fixex_credit_alert{firm="FIRM_B"}') == 0

@@ -41,9 +41,9 @@ def test_the_drop_copy_session_receives_every_execution_report_of_every_firm(ven
     drop = venue.client("DROPCOPY1", "FIX.4.4")
     buyer = venue.client("BROKER1", "FIX.4.4")
     seller = venue.client("BROKER4", "FIX.5.0SP2")
-    buyer.new_order("B1", "1", 10, "100.00")
+    buyer.new_order("B1", "1", 10, "190.00")
     buyer.next("8")
-    seller.new_order("S1", "2", 10, "100.00")
+    seller.new_order("S1", "2", 10, "190.00")
     seller.reports(2)
     copies = drop.reports(4)
     assert [(c["11"], c["150"]) for c in copies] == [("B1", "0"), ("S1", "0"), ("S1", "F"), ("B1", "F")]
