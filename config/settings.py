@@ -60,8 +60,8 @@ MAX_FEE_BPS = Decimal(100)
 
 DEFAULT_MAX_ORDER_QUANTITY = 1_000_000
 DEFAULT_MAX_ORDER_NOTIONAL = Decimal("1000000000")
-DEFAULT_MAX_MESSAGES_PER_SECOND = 500
-DEFAULT_LOGOUT_MESSAGES_PER_SECOND = 2000
+DEFAULT_MAX_MESSAGES_PER_SECOND = 20_000  # permissive: one session at full speed is never throttled
+DEFAULT_LOGOUT_MESSAGES_PER_SECOND = 50_000
 # A market order of a firm with no price collar may trade at most this far through the opposite best
 # price (the reference price when that side is empty); the rest is cancelled.
 DEFAULT_MARKET_ORDER_PROTECTION_PERCENT = Decimal("5")

@@ -175,8 +175,8 @@ def start_exchange(work: Path, port: int, config: Path | None, log_level: str = 
     # A benchmark measures capacity: the per-session message throttles would refuse most of its orders.
     path.write_text(source.replace("port: 9876", f"port: {port}").replace("port: 9877", f"port: {free_port()}")
                     .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}")
-                    .replace("max_messages_per_second: 500", f"max_messages_per_second: {UNTHROTTLED}")
-                    .replace("logout_messages_per_second: 2000", f"logout_messages_per_second: {UNTHROTTLED}"))
+                    .replace("max_messages_per_second: 20000", f"max_messages_per_second: {UNTHROTTLED}")
+                    .replace("logout_messages_per_second: 50000", f"logout_messages_per_second: {UNTHROTTLED}"))
     process = subprocess.Popen(
         [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())", "serve",
          "--config", str(path), "--log-level", log_level, *([] if audit else ["--no-audit"]),

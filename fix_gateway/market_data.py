@@ -214,6 +214,14 @@ class MarketDataRenderer:
         return parts
 
     @staticmethod
+    def instrument_session_status(event: TradingStatusChanged) -> str:
+        """TradingSessionStatus (h) for one instrument, which only 5.0 SP2's h can name (Instrument):
+        340 TradSesStatus 1 halted, 4 pre-open (orders queue for the auction), 2 open."""
+        status = {TradingPhase.HALTED: 1, TradingPhase.PRE_OPEN: 4, TradingPhase.OPEN: 2}[event.phase]
+        return (f"35=h{SOH}336={TRADING_SESSION_ID}{SOH}325=Y{SOH}340={status}{SOH}"
+                f"60={fix_timestamp(event.timestamp_ns)}{SOH}55={event.symbol}{SOH}")
+
+    @staticmethod
     def trading_session_status(change: VenueStatusChanged, version: FixVersion) -> str:
         """TradingSessionStatus (h): 340 TradSesStatus 1 halted or 2 open, for the whole venue."""
         text = ("the venue is halted by the operator: orders queue or are refused per instrument, cancels are "
@@ -240,7 +248,7 @@ class ListSecurities:
     symbol: str | None
 
 
-TRADING_SESSION_ID = "CONTINUOUS"  # TradingSessionID (336): the venue runs one trading session
+TRADING_SESSION_ID = "1"  # TradingSessionID (336): the venue runs one session, "1" (Day), the only value all versions allow
 
 
 def _trading_status(event: TradingStatusChanged, version: FixVersion, price, *, snapshot: bool) -> tuple[int, str]:
@@ -263,6 +271,13 @@ def _trading_status(event: TradingStatusChanged, version: FixVersion, price, *, 
     if reason is TradingStatusReason.LIMIT_STATE_CLEARED and not snapshot:
         return 17, f"limit state cleared; {band}"
     return 17, f"continuous trading; {band}"
+
+
+def _is_phase_change(event) -> bool:
+    """A halt, pause or reopening (not a limit state or a band move)."""
+    return isinstance(event, TradingStatusChanged) and event.reason in (
+        TradingStatusReason.OPERATOR_HALT, TradingStatusReason.LIMIT_STATE_TIMEOUT,
+        TradingStatusReason.OPERATOR_RESUME, TradingStatusReason.PAUSE_ENDED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +431,8 @@ class MarketDataPublisher:
                         version = self._version_of(session)
                         if version is not None:
                             self._send(session, self._renderer.security_status(item.event, version))
+                            if version is FIX50SP2 and _is_phase_change(item.event):
+                                self._send(session, self._renderer.instrument_session_status(item.event))
                 elif isinstance(item, SubscribeStatus):
                     self._status_request(item)
                 elif isinstance(item, VenueStatusChanged):

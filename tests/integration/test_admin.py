@@ -123,14 +123,14 @@ def test_reload_risk_applies_the_config_files_new_limits_and_a_bad_file_changes_
     broker = venue.client("BROKER1", "FIX.4.4")
     broker.new_order("I1", "1", 10, "200.00", symbol="IBM")
     assert broker.next("8")["150"] == "0"
-    config.write_text(config_text.replace("    max_messages_per_second: 500",
-                                          "    max_messages_per_second: 500\n    restricted_symbols: [IBM]"))
+    config.write_text(config_text.replace("    max_messages_per_second: 20000",
+                                          "    max_messages_per_second: 20000\n    restricted_symbols: [IBM]"))
     reload = admin_request(venue.gateway._admin.path, "reload-risk", [])
     assert reload == {"ok": True, "reloaded": str(config)}
     broker.new_order("I2", "1", 10, "200.00", symbol="IBM")
     refused = broker.next("8")
     assert refused["150"] == "8" and "restricted list" in refused["58"]
-    config.write_text(config_text.replace("max_messages_per_second: 500", "max_messages_per_second: lots"))
+    config.write_text(config_text.replace("max_messages_per_second: 20000", "max_messages_per_second: lots"))
     failed = admin_request(venue.gateway._admin.path, "reload-risk", [])
     assert failed["ok"] is False and "max_messages_per_second" in failed["error"]
     broker.new_order("I3", "1", 10, "200.00", symbol="IBM")

@@ -82,3 +82,16 @@ def test_the_whole_limit_state_pause_and_auction_cycle_reaches_owners_and_subscr
     # 190.00 is below, so the lowest of them
     assert (fill["150"], fill["31"], fill["32"]) == ("2", "198.00", "15")
     assert buyer.next("8")["31"] == "198.00"
+
+
+def test_a_5_0_sp2_subscriber_also_gets_trading_session_status_for_the_instrument(fast_venue):
+    subscriber = fast_venue.client("MDCLIENT2", "FIX.5.0SP2")
+    status_request(subscriber, "ST1", "AAPL")
+    assert subscriber.next("f")["326"] == "17"
+    assert fast_venue.gateway.admin("halt", ["AAPL"])["ok"]
+    assert subscriber.next("f")["326"] == "21"
+    halted = subscriber.next("h")
+    assert (halted["55"], halted["340"], halted["336"]) == ("AAPL", "4", "1")
+    fast_venue.gateway.admin("resume", ["AAPL"])
+    assert subscriber.next("f")["326"] == "3"
+    assert subscriber.next("h")["340"] == "2"

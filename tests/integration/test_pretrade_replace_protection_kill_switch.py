@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def config_with(defaults: str = "", firms: str = "{}") -> str:
     text = (REPO / "config" / "exchange.yaml").read_text()
-    text = text.replace("    max_messages_per_second: 500", "    max_messages_per_second: 500" + defaults)
+    text = text.replace("    max_messages_per_second: 20000", "    max_messages_per_second: 20000" + defaults)
     return text.replace("  firms: {}", f"  firms: {firms}")
 
 

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def config_with_collar(percent: str) -> str:
     return (REPO / "config" / "exchange.yaml").read_text().replace(
-        "    max_messages_per_second: 500", f"    max_messages_per_second: 500\n    price_collar_percent: \"{percent}\"")
+        "    max_messages_per_second: 20000", f"    max_messages_per_second: 20000\n    price_collar_percent: \"{percent}\"")
 
 
 @pytest.mark.parametrize("comp_id, version, code", [

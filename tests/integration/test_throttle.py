@@ -12,8 +12,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def config_with_limits(refuse: int, logout: int) -> str:
     return (REPO / "config" / "exchange.yaml").read_text().replace(
-        "    max_messages_per_second: 500", f"    max_messages_per_second: {refuse}").replace(
-        "    logout_messages_per_second: 2000", f"    logout_messages_per_second: {logout}")
+        "    max_messages_per_second: 20000", f"    max_messages_per_second: {refuse}").replace(
+        "    logout_messages_per_second: 50000", f"    logout_messages_per_second: {logout}")
 
 
 @pytest.mark.parametrize("comp_id, version, code", [("BROKER1", "FIX.4.4", "0"), ("BROKER4", "FIX.5.0SP2", "8")])

@@ -13,8 +13,8 @@ SHIPPED = Path(__file__).resolve().parents[3] / "config" / "exchange.yaml"
 
 
 def load_with(tmp_path, defaults: str = "", firms: str = "{}"):
-    text = SHIPPED.read_text().replace("    max_messages_per_second: 500",
-                                       "    max_messages_per_second: 500" + defaults)
+    text = SHIPPED.read_text().replace("    max_messages_per_second: 20000",
+                                       "    max_messages_per_second: 20000" + defaults)
     path = tmp_path / "exchange.yaml"
     path.write_text(text.replace("  firms: {}", f"  firms: {firms}"))
     return load_settings(path)

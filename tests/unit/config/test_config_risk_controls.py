@@ -18,9 +18,9 @@ def load_with(tmp_path, old: str, new: str):
     return load_settings(path)
 
 
-def test_the_shipped_config_throttles_at_500_and_logs_out_at_2000_messages_a_second_with_no_collar():
+def test_the_shipped_config_throttles_only_past_20000_and_logs_out_past_50000_messages_a_second_with_no_collar():
     limits = load_settings(SHIPPED).limits_for("FIRM_A")
-    assert (limits.max_messages_per_second, limits.logout_messages_per_second) == (500, 2000)
+    assert (limits.max_messages_per_second, limits.logout_messages_per_second) == (20_000, 50_000)
     assert limits.price_collar_percent is None
 
 
@@ -33,10 +33,10 @@ def test_a_firm_override_sets_its_own_collar_and_throttle(tmp_path):
 
 
 @pytest.mark.parametrize("old, new, words", [
-    ("    max_messages_per_second: 500", '    max_messages_per_second: 500\n    price_collar_percent: "150"',
+    ("    max_messages_per_second: 20000", '    max_messages_per_second: 20000\n    price_collar_percent: "150"',
      "risk.defaults.price_collar_percent: '150' must be at most 100"),
-    ("    logout_messages_per_second: 2000", "    logout_messages_per_second: 100",
-     "risk.defaults.logout_messages_per_second: 100 is below max_messages_per_second (500)"),
+    ("    logout_messages_per_second: 50000", "    logout_messages_per_second: 100",
+     "risk.defaults.logout_messages_per_second: 100 is below max_messages_per_second (20000)"),
 ])
 def test_a_collar_over_100_percent_or_a_logout_rate_below_the_refuse_rate_stops_start_up(tmp_path, old, new, words):
     with pytest.raises(ConfigError) as error:
