@@ -797,6 +797,7 @@ class MatchingEngine:
                 if breaker is not None and breaker.traded and book.phase is OPEN:
                     if breaker.update_reference(self._rules, now):
                         self._band_changed(book)
+                        self._check_limit_state(book, breaker)  # the band may have moved away from the book
         if self._deadlines:
             for symbol, deadline in list(self._deadlines.items()):
                 if deadline > now:
@@ -839,19 +840,23 @@ class MatchingEngine:
                 continue
             if breaker.traded and self._next_review_ns is None:
                 self._next_review_ns = self._now + self._rules.review_ns
-            bids, asks = book.bids, book.asks
-            # highest_key / lowest_key, inline: this runs after every command
-            at_band = ((bids and bids._list._lists[-1][-1] >= breaker.band_high)
-                       or (asks and asks._list._lists[0][0] <= breaker.band_low))
-            if at_band:
-                if breaker.limit_state_since is None:
-                    breaker.limit_state_since = self._now
-                    self._deadlines[book.symbol] = self._now + self._rules.limit_state_ns
-                    self._events.append(self._status_event(book, TradingStatusReason.LIMIT_STATE_ENTERED))
-            elif breaker.limit_state_since is not None:
-                breaker.limit_state_since = None
-                del self._deadlines[book.symbol]
-                self._events.append(self._status_event(book, TradingStatusReason.LIMIT_STATE_CLEARED))
+            self._check_limit_state(book, breaker)
+
+    def _check_limit_state(self, book: OrderBook, breaker: InstrumentBreaker) -> None:
+        """Enter or leave the limit state: the best bid at the upper band, or the best offer at the lower."""
+        bids, asks = book.bids, book.asks
+        # highest_key / lowest_key, inline: this runs after every command
+        at_band = ((bids and bids._list._lists[-1][-1] >= breaker.band_high)
+                   or (asks and asks._list._lists[0][0] <= breaker.band_low))
+        if at_band:
+            if breaker.limit_state_since is None:
+                breaker.limit_state_since = self._now
+                self._deadlines[book.symbol] = self._now + self._rules.limit_state_ns
+                self._events.append(self._status_event(book, TradingStatusReason.LIMIT_STATE_ENTERED))
+        elif breaker.limit_state_since is not None:
+            breaker.limit_state_since = None
+            del self._deadlines[book.symbol]
+            self._events.append(self._status_event(book, TradingStatusReason.LIMIT_STATE_CLEARED))
 
     def _band_changed(self, book: OrderBook) -> None:
         """Announce the new band and slide orders now outside it to its edge."""
@@ -953,6 +958,8 @@ class MatchingEngine:
         self._events.append(self._status_event(book, reason))  # with the band around the auction price
         if moved:
             self._slide_into_band(book)
+        if breaker is not None:
+            self._check_limit_state(book, breaker)
         if self._trade_high is not None:
             self._run_triggers(book)
 

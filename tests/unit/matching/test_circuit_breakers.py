@@ -224,3 +224,16 @@ def test_a_protection_price_is_refused_on_anything_but_a_market_order(venue):
     events = venue.do(SubmitOrder("S1", "FIRM_A", "LMT", "AAPL", Side.BUY, OrderType.LIMIT, 20, px(100.00),
                                   protection_price=px(100.50)))
     assert "only a market order takes a protection price" in one(events, OrderRejected).text
+
+
+def test_a_band_that_moves_away_from_the_book_clears_the_limit_state_without_an_order(venue):
+    venue.sell(1, 104.00, session="S2", firm="FIRM_B")
+    venue.buy(1, 104.00)
+    traded = venue.now
+    venue.now += seconds(20)
+    venue.buy(5, 105.00, client_order_id="AT_BAND")  # the best bid at the upper band: a limit state
+    assert venue.engine.book("AAPL").breaker.limit_state_since is not None
+    events = venue.tick(traded + seconds(30))  # the review moves the reference to 104.00: band to 109.20
+    assert one(events, PriceBandChanged).band_high == px(109.20)
+    assert one(events, TradingStatusChanged).reason is TradingStatusReason.LIMIT_STATE_CLEARED
+    assert venue.tick(traded + seconds(60)) == [], "no pause follows"
