@@ -3,7 +3,9 @@
 Writes a synthetic input journal (resting buys, and sells that trade against them),
 then times each stage on its own: the venue's journal append, the auditor deriving
 audit records, the loader copying them into PostgreSQL (a scratch database, dropped
-afterwards), and `verify` rechecking the chain in the database.
+afterwards: the journal's lines COPYed as they are and parsed by the database into
+audit_events and fix_messages, with orders, trades and sessions filled in the same
+transactions), and `verify` rechecking the chain and every row in the database.
 """
 
 from __future__ import annotations
@@ -94,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             load_s = time.perf_counter() - started
             loader.stop()
             assert loaded == last_journal_seq(directory / "audit.jsonl")
-            print(f"  loader into PostgreSQL {loaded / load_s:8,.0f} events/s (COPY, batches of {args.batch:,})")
+            print(f"  loader into PostgreSQL {loaded / load_s:8,.0f} events/s (COPY of the raw lines, batches of "
+                  f"{args.batch:,}; orders, trades, sessions included)")
             started = time.perf_counter()
             result = verify_chain(url)
             verify_s = time.perf_counter() - started
