@@ -471,7 +471,9 @@ class Gateway(fix.Application):
         elif isinstance(command, SubmitOrder):
             breach = None
             book = self._books.get(command.symbol)
-            if not command.possible_resend:
+            # A resend of an order the venue already has is answered with its status by the core; any
+            # other order, PossResend or not, passes every check: risk is never bypassed.
+            if not self._known_resend(command):
                 breach = self._trading_refusal(command) or self._limits.check(command)
                 if breach is None and book is not None:
                     breach = self._collars.check(command, book.best_bid(), book.best_ask())
@@ -489,7 +491,7 @@ class Gateway(fix.Application):
                 # Protected: it never trades beyond the collar (a resend too, should it turn out to be new).
                 command = dataclasses.replace(command, protection_price=self._collars.protection_price(
                     command.firm, command.symbol, command.side, book.best_bid(), book.best_ask()))
-        elif isinstance(command, ReplaceOrder) and command.price is not None and not command.possible_resend:
+        elif isinstance(command, ReplaceOrder) and command.price is not None and not self._known_resend(command):
             # The request's symbol and side are checked against the order's by the core, which refuses a mismatch.
             book = self._books.get(command.symbol) if command.symbol is not None else None
             if book is not None and command.side is not None:
@@ -502,6 +504,9 @@ class Gateway(fix.Application):
         self._process(command, request, ctx.comp_id)
         if credit_breach is not None:
             self._kill_switch_on_credit_breach(command.firm, credit_breach)
+
+    def _known_resend(self, command: SubmitOrder | ReplaceOrder) -> bool:
+        return command.possible_resend and self.engine.has_client_order_id(command.session, command.client_order_id)
 
     def _kill_switch_on_credit_breach(self, firm: str, breach: LimitBreach) -> None:
         """risk kill_switch_on_credit_breach: the firm's order was refused for credit, so stop the firm."""

@@ -133,6 +133,10 @@ class MatchingEngine:
         return sorted((o for orders in self._open_by_session.values() for o in orders.values()),
                       key=lambda o: o.order_id)
 
+    def has_client_order_id(self, session: str, client_order_id: str) -> bool:
+        """Whether the session used this ClOrdID today (a PossResend of it is answered with its order's status)."""
+        return (session, client_order_id) in self._by_client_id
+
     @property
     def next_sequence(self) -> int:
         return self._next_sequence

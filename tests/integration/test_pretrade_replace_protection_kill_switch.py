@@ -105,3 +105,17 @@ def test_a_credit_breach_trips_the_kill_switch_of_a_firm_so_configured_and_cance
     b.new_order("B2", "2", 10, "190.00")
     assert b.next("8")["150"] == "0"
     assert venue.gateway.admin("status", [])["kill_switches"] == ["FIRM_A"]
+
+
+def test_a_possible_resend_of_an_order_the_venue_never_saw_passes_every_risk_check(make_venue):
+    shipped = (Path(__file__).resolve().parents[2] / "config" / "exchange.yaml").read_text()
+    venue = make_venue(shipped.replace("    max_order_quantity: 1000000", "    max_order_quantity: 100"))
+    broker = venue.client("BROKER1", "FIX.4.4")
+    broker.new_order("R1", "1", 500, "189.00", extra=[(97, "Y"), (122, "20261124-10:00:00.000")])
+    refused = broker.next("8")
+    assert (refused["150"], refused["103"]) == ("8", "3") and "max_order_quantity" in refused["58"]
+    broker.new_order("R2", "1", 50, "189.00")
+    assert broker.next("8")["150"] == "0"
+    broker.new_order("R2", "1", 500, "189.00", extra=[(97, "Y"), (122, "20261124-10:00:00.000")])
+    status = broker.next("8")
+    assert (status["150"], status["38"]) == ("I", "50"), "a resend of a known order gets its status, unchecked"
