@@ -58,8 +58,15 @@ class JournalMismatchError(Exception):
     """The database holds entries this journal does not: a different journal or database."""
 
 
-def create_audit_engine(database_url: str) -> Engine:
-    """An engine for the audit database; makes the directory of a SQLite file if needed."""
+def create_audit_engine(database_url: str, *, loading: bool = False) -> Engine:
+    """An engine for the audit database; makes the directory of a SQLite file if needed.
+
+    `loading`: the loader's own sessions. A load cut off mid-transaction (the network
+    dropped) can leave its server session holding row locks until the server notices; the
+    next load would wait on them without end. So the loader's sessions give up a lock wait
+    after 15 s (an error: the loader retries) and the server ends any of them left idle in a
+    transaction for 30 s, releasing what it held.
+    """
     url = make_url(database_url)
     connect_args: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite":
@@ -67,6 +74,8 @@ def create_audit_engine(database_url: str) -> Engine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     elif url.get_backend_name() == "postgresql":
         connect_args["connect_timeout"] = 5  # an unreachable host fails in seconds, not minutes
+        if loading:
+            connect_args["options"] = "-c lock_timeout=15000 -c idle_in_transaction_session_timeout=30000"
     # pre_ping: after an outage the pool's old connections are dead; test before use.
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
@@ -617,7 +626,7 @@ class JournalLoader:
 
     def _ready_engine(self) -> Engine:
         if self._engine is None:
-            self._engine = create_audit_engine(self.database_url)
+            self._engine = create_audit_engine(self.database_url, loading=True)
         if not self._schema_ready:
             ensure_schema(self._engine)
             self._schema_ready = True

@@ -64,6 +64,10 @@ class Relay:
                 return
             upstream = socket.create_connection(self.upstream)
             with self._lock:
+                if self._listener is not listener:  # cut while this one was being set up: it dies too
+                    client.close()
+                    upstream.close()
+                    return
                 self._sockets += [client, upstream]
                 self.connections += 1
             for a, b in ((client, upstream), (upstream, client)):
@@ -121,7 +125,7 @@ def test_a_postgres_outage_in_the_middle_of_a_load_loses_and_doubles_nothing(tmp
         assert stalled_at < RECORDS and loader.backlog > 0
         time.sleep(0.5)
         relay.start()
-        assert _wait_for(lambda: loader.loaded_seq == RECORDS and loader.backlog == 0)
+        assert _wait_for(lambda: loader.loaded_seq == RECORDS and loader.backlog == 0, timeout=120)
         assert loader.last_error is None and not loader.failed
     finally:
         loader.stop()
