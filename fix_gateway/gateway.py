@@ -466,9 +466,8 @@ class Gateway(fix.Application):
 
     def _apply(self, command, request: dict[str, str], ctx: SessionContext) -> None:
         credit_breach = None  # set when this reject should trip the firm's kill switch
-        if not self._pre_trade_risk:
-            pass
-        elif isinstance(command, SubmitOrder):
+        risk = self._pre_trade_risk  # off only for benchmarks (fixex serve --no-risk)
+        if risk and isinstance(command, SubmitOrder):
             breach = None
             book = self._books.get(command.symbol)
             # A resend of an order the venue already has is answered with its status by the core; any
@@ -491,7 +490,8 @@ class Gateway(fix.Application):
                 # Protected: it never trades beyond the collar (a resend too, should it turn out to be new).
                 command = dataclasses.replace(command, protection_price=self._collars.protection_price(
                     command.firm, command.symbol, command.side, book.best_bid(), book.best_ask()))
-        elif isinstance(command, ReplaceOrder) and command.price is not None and not self._known_resend(command):
+        elif (risk and isinstance(command, ReplaceOrder) and command.price is not None
+              and not self._known_resend(command)):
             # The request's symbol and side are checked against the order's by the core, which refuses a mismatch.
             book = self._books.get(command.symbol) if command.symbol is not None else None
             if book is not None and command.side is not None:

@@ -460,7 +460,7 @@ class MatchingEngine:
         if limit is None:
             limit = order.protection_price
         breaker = book.breaker
-        if breaker is not None:  # never beyond the band (inline: this is the hottest path)
+        if breaker is not None:  # never beyond the band: _match_limit, inline on the hottest path
             if buy:
                 if limit is None or limit > breaker.band_high:
                     limit = breaker.band_high
