@@ -135,14 +135,18 @@ _EXECUTION_REPORT_EVENTS = frozenset({
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
-def audit_record(event: Event) -> AuditRecord:
-    """The audit record for one matching engine event (TypeError for an event class without a mapping)."""
+def audit_record(event: Event, **columns: Any) -> AuditRecord:
+    """The audit record for one matching engine event (TypeError for an event class without a mapping).
+
+    `columns` set record columns the event does not have (command_seq, liquidity, fee): given here
+    rather than replaced afterwards, so the record is built once.
+    """
     kind = _KIND_OF_EVENT.get(type(event))
     if kind is None:
         raise TypeError(f"no audit mapping for event class {type(event).__name__}; add it to _KIND_OF_EVENT")
     if type(event) in _EXECUTION_REPORT_EVENTS:
-        return fields_record(kind, event, exec_id=str(event.sequence))
-    return fields_record(kind, event)
+        columns["exec_id"] = str(event.sequence)
+    return fields_record(kind, event, **columns)
 
 
 def fields_record(kind: str, source: Any, detail: Mapping[str, Any] | None = None, **columns: Any) -> AuditRecord:
@@ -215,15 +219,24 @@ def canonical_json(value: Any) -> bytes:
                       allow_nan=False).encode("ascii")
 
 
+_PLAIN_JSON_TYPES = frozenset({str, int, bool, type(None)})
+
+
 def _refuse_floats(value: Any) -> None:
-    if isinstance(value, float):
-        raise TypeError(f"float {value!r} in an audit record; use integer units")
-    if isinstance(value, dict):
-        for item in value.values():
-            _refuse_floats(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _refuse_floats(item)
+    # Iterative and keyed on exact types: called on every audit record, where nearly every value
+    # is a str, an int or None (a recursive isinstance walk cost more than the encoding itself).
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind in _PLAIN_JSON_TYPES:
+            continue
+        if isinstance(item, float):
+            raise TypeError(f"float {item!r} in an audit record; use integer units")
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
 
 
 def _jsonable(value: Any) -> Any:
