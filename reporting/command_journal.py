@@ -20,13 +20,14 @@ import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
+from json.encoder import encode_basestring_ascii as _json_string  # C; escapes as canonical_json does
 from pathlib import Path
 from typing import Any, ClassVar
 
 from matching import commands as command_module
 from matching.commands import Command
 from matching.frozen import fast_init
-from reporting.journal import JournalCodec, JournalEntry, JournalWriter, read_journal
+from reporting.journal import JournalCodec, JournalEntry, JournalWriter, read_journal, trusted_canonical_json
 
 __all__ = [
     "COMMANDS_FILE_NAME",
@@ -120,6 +121,15 @@ _ENCODING: dict[type, tuple[tuple[str, type[Enum] | None, Any], ...]] = {
     cls: tuple((f.name, f.enum, f.default) for f in fields) for cls, fields in _FIELDS.items()}
 
 
+# The same again as JSON text pieces, sorted by name with the "type" key in its place (name None): the hot
+# path writes a command's canonical JSON directly from these instead of building a dict and sorting it.
+_CANONICAL_PLAN: dict[type, tuple[tuple[str | None, type[Enum] | None, Any, str], ...]] = {
+    cls: tuple((name, enum, default, f'"type":"{cls.__name__}"' if name is None else f'"{name}":')
+               for name, enum, default in sorted(fields + ((None, None, None),),
+                                                 key=lambda item: "type" if item[0] is None else item[0]))
+    for cls, fields in _ENCODING.items()}
+
+
 def encode_command(command: Command) -> dict[str, Any]:
     """The command as a JSON object: its type and the fields that differ from None / their default."""
     body: dict[str, Any] = {"type": type(command).__name__}
@@ -180,8 +190,44 @@ def _from_body(body: dict[str, Any]) -> InputEntry:
     return cls(**values)
 
 
+def _command_json(command: Command) -> str:
+    """canonical_json of encode_command(command), written directly (ints, strings, enums and bools only)."""
+    parts = []
+    for name, enum, default, key in _CANONICAL_PLAN[type(command)]:
+        if name is None:
+            parts.append(key)  # "type":"<class name>"
+            continue
+        value = getattr(command, name)
+        if value is None or value is default:
+            continue
+        if enum is not None:
+            value = value.value
+        kind = type(value)
+        if kind is str:
+            parts.append(key + _json_string(value))
+        elif kind is bool:
+            parts.append(key + ("true" if value else "false"))
+        else:
+            parts.append(key + str(int(value)))  # an int (or an IntEnum's value): no floats get here
+    return "{" + ",".join(parts) + "}"
+
+
+def _canonical_body(entry: InputEntry, journal_seq: int) -> bytes:
+    """The canonical JSON of an entry's body, for a command (one per order, on the hot path) written as text
+    in sorted key order: about 40% of the time of building the dict and serializing it sorted."""
+    if type(entry) is not CommandApplied:
+        body = _to_body(entry)
+        body["journal_seq"] = journal_seq
+        return trusted_canonical_json(body)
+    msg_seq, session = entry.msg_seq, entry.session
+    return (f'{{"command":{_command_json(entry.command)},"journal_seq":{journal_seq},"kind":"command"'
+            + ("" if msg_seq is None else f',"msg_seq":{msg_seq}')
+            + ("" if session is None else f',"session":{_json_string(session)}')
+            + f',"timestamp_ns":{entry.timestamp_ns}}}').encode("ascii")
+
+
 # Our own code builds every entry from ints, strings and enums, never floats.
-INPUT_CODEC = JournalCodec(_to_body, _from_body, trusted=True)
+INPUT_CODEC = JournalCodec(_to_body, _from_body, trusted=True, canonical_body=_canonical_body)
 
 
 def commands_file_in(directory: str | os.PathLike[str]) -> Path:

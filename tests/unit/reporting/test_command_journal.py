@@ -13,9 +13,11 @@ from matching import (
     SubmitOrder, TimeInForce,
 )
 from reporting.command_journal import (
-    CommandApplied, CommandJournal, OperatorActed, VenueStarted, decode_command, encode_command, read_inputs,
+    INPUT_CODEC, CommandApplied, CommandJournal, OperatorActed, VenueStarted, decode_command, encode_command,
+    read_inputs,
 )
 from reporting.journal import JournalCorruptError, check_journal
+from reporting.records import canonical_json
 
 EVERY_COMMAND = [
     SubmitOrder("S1", "F1", "c1", "AAPL", Side.BUY, OrderType.LIMIT, 100, 19000),
@@ -41,6 +43,33 @@ EVERY_COMMAND = [
 def test_every_command_decodes_to_an_equal_command(command) -> None:
     encoded = encode_command(command)
     assert decode_command(json.loads(json.dumps(encoded))) == command
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=lambda c: type(c).__name__)
+@pytest.mark.parametrize("session, msg_seq", [("S1", 12), (None, None)])
+def test_the_hot_path_writes_the_same_canonical_bytes_as_the_general_encoder(command, session, msg_seq) -> None:
+    entry = CommandApplied(1_763_950_000_123_456_789, command, session, msg_seq)
+    general = INPUT_CODEC.to_body(entry)
+    general["journal_seq"] = 42
+    assert INPUT_CODEC.canonical_body(entry, 42) == canonical_json(general)
+
+
+def test_the_hot_path_escapes_text_as_canonical_json_does() -> None:
+    awkward = 'quote " backslash \\ tab \t newline \n control \x01 accent é euro €'
+    entry = CommandApplied(7, RejectOrder(awkward, "F1", awkward, "ZZZ", None, None, 1, None,
+                                          OrderRejectReason.OTHER, awkward), awkward, 3)
+    general = INPUT_CODEC.to_body(entry)
+    general["journal_seq"] = 1
+    assert INPUT_CODEC.canonical_body(entry, 1) == canonical_json(general)
+    assert decode_command(json.loads(INPUT_CODEC.canonical_body(entry, 1))["command"]).text == awkward
+
+
+@pytest.mark.parametrize("entry", [VenueStarted(1, 100, 200), OperatorActed(2, "halt", "AAPL")],
+                         ids=lambda e: type(e).__name__)
+def test_other_entries_take_the_general_encoder(entry) -> None:
+    general = INPUT_CODEC.to_body(entry)
+    general["journal_seq"] = 9
+    assert INPUT_CODEC.canonical_body(entry, 9) == canonical_json(general)
 
 
 def test_defaults_are_left_out_of_the_line() -> None:
