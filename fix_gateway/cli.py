@@ -17,6 +17,7 @@ from pathlib import Path
 import quickfix as fix
 
 from config import DEFAULT_CONFIG_PATH, ConfigError, load_settings
+from fix_gateway import heap
 from fix_gateway.audit_child import AuditChild
 from fix_gateway.gateway import Gateway
 from fix_gateway.sessions import SessionsFileError, load_sessions
@@ -159,11 +160,17 @@ def _serve(args: argparse.Namespace) -> int:
         log.warning("running without the input journal (--no-audit): nothing is recorded and a restart "
                     "loses every order")
     log.info("order books ready for %s", ", ".join(gateway.engine.symbols))
+    heap.tune_for_trading()
+    heap.settle()
+    days_ended = gateway.trading_days_ended
     log.info("ready; stop with Ctrl-C or SIGTERM")
     while not received:
         time.sleep(0.1)
         if auditor is not None:
             auditor.watch()
+        if gateway.trading_days_ended != days_ended:  # the venue is quiet: clear the day's garbage now
+            days_ended = gateway.trading_days_ended
+            heap.settle()
     log.info("%s received: logging sessions out (open orders stay for the next start)", received[0])
     gateway.stop()
     if auditor is not None and auditor.stop() not in (0, None):

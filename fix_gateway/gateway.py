@@ -101,6 +101,7 @@ class Gateway(fix.Application):
                 settings.circuit_breakers, enabled=False))
         self._pre_trade_risk = pre_trade_risk
         self.counters = VenueCounters()
+        self.trading_days_ended = 0  # by the timer while running (fixex serve settles the heap after each)
         self.settings = settings
         self._sessions_file = sessions
         self._clock = clock
@@ -837,6 +838,7 @@ class Gateway(fix.Application):
                     self._process(EndTradingDay())
                     self._market_data.request(MarketDataDayEnded(now))
                 self._next_day_end_ns = _next_day_end_ns(now, self.settings.venue.trading_day_end)
+                self.trading_days_ended += 1
                 log.info("trading day ended: Day orders expired")
 
 
