@@ -8,11 +8,18 @@ so the top ten levels keep changing and trades print. It runs the same flow with
 subscribers and with N, and prints order-entry latency (order written to its first
 ExecutionReport read) for both, and the publish lag the exchange measured (event to
 the update handed to QuickFIX), which it logs when it stops.
+
+The subscribers are read by a process of their own (at nice 10: they stand for remote
+machines, and must not take a core from the order client or the venue), so the order
+client's timings are the venue's, not the reader's. Both client processes run with the
+venue's garbage-collector policy (fix_gateway.heap): a full pass in the client would be
+counted as the venue's latency.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import random
@@ -23,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from fix_gateway import heap
 from fix_gateway.bench import SOH, Session, free_port, start_exchange
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,9 +71,12 @@ def write_config(work: Path, subscribers: int) -> Path:
     return path
 
 
-def run(port: int, subscribers: int, rate: int, seconds: float, seed: int) -> dict[str, float]:
-    broker = Session("BROKER1", port)
-    broker.logon()
+def read_market_data(port: int, subscribers: int, ready, stop, updates) -> None:
+    """The subscribers' process: log on, subscribe, report ready once every snapshot is in, read everything
+    until `stop` is set, then drain for a second and report the updates read."""
+    os.nice(10)
+    heap.tune_for_trading()
+    heap.settle()
     readers = []
     for i in range(1, subscribers + 1):
         reader = Subscriber(f"MDBENCH{i:03d}", port)
@@ -73,15 +84,47 @@ def run(port: int, subscribers: int, rate: int, seconds: float, seed: int) -> di
         reader.subscribe()
         readers.append(reader)
     selector = selectors.DefaultSelector()
-    for session in [broker, *readers]:
-        selector.register(session.sock, selectors.EVENT_READ, session)
+    for reader in readers:
+        selector.register(reader.sock, selectors.EVENT_READ, reader)
     deadline = time.monotonic() + 30  # every snapshot in before the flow starts: lag is then updates only
     while any(r.updates == 0 for r in readers):
         if time.monotonic() > deadline:
-            raise RuntimeError("subscribers got no snapshot within 30 s")
+            updates.send(-1)
+            return
         for key, _ in selector.select(timeout=0.05):
-            if key.data is not broker:
-                key.data.pump()
+            key.data.pump()
+    ready.set()
+    while not stop.is_set():
+        for key, _ in selector.select(timeout=0.05):
+            key.data.pump()
+    drain_until = time.monotonic() + 1.0
+    while time.monotonic() < drain_until:
+        for key, _ in selector.select(timeout=0.05):
+            key.data.pump()
+    updates.send(sum(r.updates for r in readers))
+    for reader in readers:
+        reader.close()
+
+
+def run(port: int, subscribers: int, rate: int, seconds: float, seed: int) -> dict[str, float]:
+    heap.tune_for_trading()
+    heap.settle()
+    context = multiprocessing.get_context("fork")
+    ready, stop = context.Event(), context.Event()
+    receive_updates, send_updates = context.Pipe(duplex=False)
+    reader_process = context.Process(target=read_market_data, name="md-bench-subscribers",
+                                     args=(port, subscribers, ready, stop, send_updates), daemon=True)
+    if subscribers:
+        reader_process.start()
+        deadline = time.monotonic() + 60
+        while not ready.wait(0.1):
+            if time.monotonic() > deadline or receive_updates.poll():
+                reader_process.kill()
+                raise RuntimeError("subscribers got no snapshot within 30 s")
+    broker = Session("BROKER1", port)  # after the fork: the subscribers' process holds no copy of its socket
+    broker.logon()
+    selector = selectors.DefaultSelector()
+    selector.register(broker.sock, selectors.EVENT_READ, broker)
     rng = random.Random(seed)
     latencies: list[int] = []
     total = int(rate * seconds)
@@ -98,27 +141,24 @@ def run(port: int, subscribers: int, rate: int, seconds: float, seed: int) -> di
             sent += 1
         if time.perf_counter_ns() - start > (seconds + 30) * 1e9:
             raise RuntimeError(f"{len(broker.sent_at)} orders never acknowledged")
-        for key, _ in selector.select(timeout=0.0002):
-            session = key.data
-            if session is broker:
-                for message in broker.read():
-                    if message.get(b"35") == b"8":
-                        sent_at = broker.sent_at.pop(message.get(b"11", b""), None)
-                        if sent_at is not None:
-                            latencies.append(time.perf_counter_ns() - sent_at)
-                    elif message.get(b"35") == b"1":
-                        broker.send(b"0", b"112=" + message[b"112"] + SOH)
-            else:
-                session.pump()
+        if selector.select(timeout=0.0002):
+            for message in broker.read():
+                if message.get(b"35") == b"8":
+                    sent_at = broker.sent_at.pop(message.get(b"11", b""), None)
+                    if sent_at is not None:
+                        latencies.append(time.perf_counter_ns() - sent_at)
+                elif message.get(b"35") == b"1":
+                    broker.send(b"0", b"112=" + message[b"112"] + SOH)
     elapsed = (time.perf_counter_ns() - start) / 1e9
-    drain_until = time.monotonic() + 1.0
-    while time.monotonic() < drain_until:
-        for key, _ in selector.select(timeout=0.05):
-            if key.data is not broker:
-                key.data.pump()
-    updates = sum(r.updates for r in readers)
-    for session in [broker, *readers]:
-        session.close()
+    updates = 0
+    if subscribers:
+        stop.set()
+        if not receive_updates.poll(30):
+            reader_process.kill()
+            raise RuntimeError("the subscribers' process did not report")
+        updates = receive_updates.recv()
+        reader_process.join(10)
+    broker.close()
     latencies.sort()
 
     def pct(q: float) -> float:
