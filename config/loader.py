@@ -444,6 +444,7 @@ _JOURNAL = {
 _MARKET_DATA = {
     "max_unread_messages": _Field(_integer(10, 1_000_000), 2000),
     "stuck_logout_seconds": _Field(_integer(1, 3600), 10),
+    "batch_milliseconds": _Field(_integer(1, 1000), 1),
 }
 _INSTRUMENT = {
     "symbol": _Field(_text(r"[A-Z0-9._-]{1,16}", "allowed: 1 to 16 characters from A-Z, 0-9, '.', '_', '-'")),

@@ -113,6 +113,9 @@ class MarketDataSettings:
     max_unread_messages: int = 2000
     # A subscriber held this long is logged out with a Text saying why.
     stuck_logout_seconds: int = 10
+    # The publisher sends at most this often: what changed in between goes out as one update per
+    # subscription (latest state per price level). Longer: less work beside the order path, more lag.
+    batch_milliseconds: int = 1
 
 
 CIRCUIT_BREAKER_MODES = ("queue", "reject")

@@ -130,7 +130,8 @@ class Gateway(fix.Application):
             lambda comp_id: self._contexts[comp_id].version if comp_id in self._contexts else None,
             send_admin=self._send, log_out=self._log_out_session,
             max_unread=settings.market_data.max_unread_messages,
-            stuck_after_s=settings.market_data.stuck_logout_seconds, event_clock=clock)
+            stuck_after_s=settings.market_data.stuck_logout_seconds, event_clock=clock,
+            batch_interval_s=settings.market_data.batch_milliseconds / 1000)
         self._dictionaries: dict[str, tuple] = {}  # per session, for messages with repeating groups
         self._contexts: dict[str, SessionContext] = {}
         self._roles: dict[str, str] = {}

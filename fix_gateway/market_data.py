@@ -37,8 +37,9 @@ from marketdata import (
 
 log = logging.getLogger("fixex.marketdata")
 CHECK_INTERVAL_S = 0.25  # how often a quiet publisher looks for subscribers that caught up or got stuck
-# The publisher wakes at most this often, so the writer's events reach it in batches: waking it
-# for every command cost the order path about a third of its throughput (GIL hand-offs).
+# The publisher wakes at most this often (config market_data.batch_milliseconds), so the writer's
+# events reach it in batches: waking it for every command cost the order path about a third of its
+# throughput (GIL hand-offs).
 BATCH_INTERVAL_S = 0.001
 IDLE_BATCH_INTERVAL_S = 0.02  # with no subscriber, the books only need to be current for the next one
 
@@ -344,7 +345,7 @@ class MarketDataPublisher:
                  send: Callable[[str, str], None], version_of: Callable[[str], FixVersion | None], *,
                  send_admin: Callable[[str, str], None] | None = None,
                  log_out: Callable[[str, str], None] | None = None, max_unread: int = 2000,
-                 probe_every: int = 100, stuck_after_s: float = 10.0,
+                 probe_every: int = 100, stuck_after_s: float = 10.0, batch_interval_s: float = BATCH_INTERVAL_S,
                  clock: Callable[[], float] = time.monotonic, event_clock: Callable[[], int] = time.time_ns) -> None:
         self.hub = hub
         self._renderer = renderer
@@ -355,6 +356,7 @@ class MarketDataPublisher:
         self.max_unread = max_unread
         self.probe_every = probe_every
         self.stuck_after_s = stuck_after_s
+        self.batch_interval_s = batch_interval_s
         self._clock = clock
         self._readers: dict[str, _Reader] = {}
         self._status_subscribers: dict[str, set[str]] = {}  # symbol -> sessions with a SecurityStatusRequest
@@ -451,7 +453,8 @@ class MarketDataPublisher:
                         self._deliver(publication)
             self._flush()
             if batch:
-                time.sleep(BATCH_INTERVAL_S if self.hub.subscription_count else IDLE_BATCH_INTERVAL_S)
+                time.sleep(self.batch_interval_s if self.hub.subscription_count
+                           else max(self.batch_interval_s, IDLE_BATCH_INTERVAL_S))
 
     def _flush(self) -> None:
         self.held_sessions = frozenset(self._check_readers())

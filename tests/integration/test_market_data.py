@@ -309,3 +309,24 @@ def test_a_security_list_request_for_one_symbol_or_an_unknown_one_says_so(venue)
     client.send("x", [(320, "none"), (559, "0"), (55, "NOPE")])
     reply = client.next("y")
     assert reply["320"] == "none" and reply["560"] == "2" and "146" not in reply
+
+
+def test_changes_within_the_publisher_batch_go_out_as_one_update_per_subscription(make_venue):
+    config = (REPO / "config" / "exchange.yaml").read_text().replace(
+        "  batch_milliseconds: 1 ", "  batch_milliseconds: 1000 ")
+    venue = make_venue(config)
+    broker = venue.client("BROKER1", "FIX.4.4")
+    subscriber = venue.client("MDCLIENT2", "FIX.5.0SP2")
+    subscriber.subscribe("s", ["MSFT"], "01")
+    subscriber.next("W")
+    broker.new_order("b1", "1", 10, "419.00", symbol="MSFT")
+    first = subscriber.next("X")  # after a quiet spell the first change goes out at once; the batch starts now
+    assert [(e["270"], e["83"]) for e in entries_of(first)] == [("419.00", "1")]
+    broker.new_order("b2", "1", 20, "418.00", symbol="MSFT")
+    broker.new_order("b3", "1", 5, "419.00", symbol="MSFT")
+    broker.reports(3)
+    together = subscriber.next("X", timeout=5)
+    entries = entries_of(together)
+    assert sorted((e["279"], e["270"], e["271"]) for e in entries) == [("0", "418.00", "20"), ("1", "419.00", "15")]
+    assert sorted(e["83"] for e in entries) == ["2", "3"]  # RptSeq still counts every change, none skipped
+    assert subscriber.nothing_more(1.5)

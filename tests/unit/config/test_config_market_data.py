@@ -24,6 +24,7 @@ def test_the_shipped_config_holds_a_subscriber_after_2000_unread_messages_and_lo
     settings = load_settings(SHIPPED)
     assert settings.market_data.max_unread_messages == 2000
     assert settings.market_data.stuck_logout_seconds == 10
+    assert settings.market_data.batch_milliseconds == 1
 
 
 def test_order_entry_sessions_may_not_subscribe_unless_configured_and_market_data_sessions_always_may(tmp_path):
@@ -48,3 +49,22 @@ def test_a_bad_market_data_setting_stops_start_up_naming_the_key(tmp_path, key, 
     with pytest.raises(ConfigError) as error:
         load_settings(path)
     assert words in str(error.value) and "exchange.yaml" in str(error.value)
+
+
+@pytest.mark.parametrize("value", ["0", "1001", "'fast'"])
+def test_a_publisher_batch_outside_1_to_1000_ms_stops_start_up_naming_the_key_and_the_range(tmp_path, value):
+    text = SHIPPED.read_text().replace("  batch_milliseconds: 1 ", f"  batch_milliseconds: {value} ")
+    assert f"batch_milliseconds: {value}" in text
+    path = tmp_path / "exchange.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    message = str(error.value)
+    assert "market_data.batch_milliseconds" in message or "batch_milliseconds" in message
+    assert "exchange.yaml" in message and "1000" in message
+
+
+def test_a_publisher_batch_of_5_ms_is_taken(tmp_path):
+    path = tmp_path / "exchange.yaml"
+    path.write_text(SHIPPED.read_text().replace("  batch_milliseconds: 1 ", "  batch_milliseconds: 5 "))
+    assert load_settings(path).market_data.batch_milliseconds == 5
