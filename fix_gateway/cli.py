@@ -148,6 +148,9 @@ def _serve(args: argparse.Namespace) -> int:
         role = roles[session.target_comp_id]
         log.info("FIX session %s -> %s (%s): firm %s, %s", settings.fix.sender_comp_id, session.target_comp_id,
                  session.version, role.firm_id, role.role)
+    # Before the port opens: the first full collection must not stall the first orders.
+    heap.tune_for_trading()
+    heap.settle()
     try:
         gateway.start()
     except fix.RuntimeError as error:  # e.g. the port is taken
@@ -160,8 +163,6 @@ def _serve(args: argparse.Namespace) -> int:
         log.warning("running without the input journal (--no-audit): nothing is recorded and a restart "
                     "loses every order")
     log.info("order books ready for %s", ", ".join(gateway.engine.symbols))
-    heap.tune_for_trading()
-    heap.settle()
     days_ended = gateway.trading_days_ended
     log.info("ready; stop with Ctrl-C or SIGTERM")
     while not received:
