@@ -613,11 +613,10 @@ class Gateway(fix.Application):
                 "bid_levels": len(book.bids), "ask_levels": len(book.asks),
                 "halted": book.phase is not TradingPhase.OPEN}
         audit = read_status(self.journal_directory) or {}
-        journal_writer = self._journal._writer if self._journal is not None else None
         return {
             "sessions_logged_on": sum(1 for comp_id in self._session_ids if self.logged_on(comp_id)),
             "books": books,
-            "queues": {"journal": journal_writer.last_seq - journal_writer.synced_seq if journal_writer else 0,
+            "queues": {"journal": self._journal.unsynced if self._journal is not None else 0,
                        "audit_backlog": audit.get("input_backlog", 0) + audit.get("database_backlog", 0),
                        "market_data": self._market_data.backlog},
             "market_data_unread": self._market_data.unread(),

@@ -252,6 +252,11 @@ class CommandJournal:
     def last_seq(self) -> int:
         return self._writer.last_seq
 
+    @property
+    def unsynced(self) -> int:
+        """Entries written but not yet known to be on disk (the group commit's queue)."""
+        return self._writer.last_seq - self._writer.synced_seq
+
     def command(self, timestamp_ns: int, command: Command, session: str | None = None,
                 msg_seq: int | None = None) -> int:
         return self._writer.append(CommandApplied(timestamp_ns, command, session, msg_seq))

@@ -112,3 +112,14 @@ def test_an_edited_quantity_breaks_the_chain_at_that_line(tmp_path: Path) -> Non
     assert (check.ok, check.first_bad_line, check.entries) == (False, 2, 1)
     with pytest.raises(JournalCorruptError):
         list(read_inputs(journal.path))
+
+
+def test_commands_written_but_not_yet_fsynced_are_counted_until_a_sync(tmp_path: Path) -> None:
+    journal = CommandJournal(tmp_path, "os")  # "os": nothing is fsynced until asked
+    journal.record(VenueStarted(1, 100, 200))
+    for n, command in enumerate(EVERY_COMMAND[:3], start=2):
+        journal.command(n, command, "S1", n)
+    assert journal.unsynced == 4
+    journal.sync()
+    assert journal.unsynced == 0
+    journal.close()
