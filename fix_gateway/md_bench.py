@@ -127,7 +127,7 @@ def run(port: int, subscribers: int, rate: int, seconds: float, seed: int) -> di
         while not ready.wait(0.1):
             if time.monotonic() > deadline or receive_updates.poll():
                 reader_process.kill()
-                raise RuntimeError("subscribers got no snapshot within 30 s")
+                raise RuntimeError("the subscribers' process got no snapshot within 30 s, or stopped")
     broker = Session("BROKER1", port)  # after the fork: the subscribers' process holds no copy of its socket
     broker.logon()
     selector = selectors.DefaultSelector()

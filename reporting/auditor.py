@@ -174,7 +174,7 @@ def received_record(entry: CommandApplied, command_seq: int) -> AuditRecord | No
 class Auditor:
     """Derives the audit journal from the input journal and QuickFIX's message logs.
 
-    `fees`: a reporting.fees.FeeSchedule (or anything with its `fee` method), or None for no fees.
+    `fees`: a reporting.fees.FeeSchedule (or anything with its `record_columns` method), or None for no fees.
     """
 
     def __init__(self, settings: Settings, journal_directory: str | os.PathLike[str],
@@ -266,10 +266,10 @@ class Auditor:
     def _event_record(self, event: Event, seq: int) -> AuditRecord:
         if not isinstance(event, OrderFilled):
             return audit_record(event, command_seq=seq)
-        if self.fees is not None:  # the same as fees.charge, without building the record twice
-            liquidity, fee = self.fees.fee(event.firm, event.aggressor, event.last_price, event.last_quantity,
-                                           self._decimals[event.symbol])
-            return audit_record(event, command_seq=seq, liquidity=liquidity, fee=format(fee, "f"))
+        if self.fees is not None:  # fees.charge's columns, given while the record is built rather than after
+            liquidity, fee = self.fees.record_columns(event.firm, event.aggressor, event.last_price,
+                                                      event.last_quantity, self._decimals[event.symbol])
+            return audit_record(event, command_seq=seq, liquidity=liquidity, fee=fee)
         return audit_record(event, command_seq=seq, liquidity="taker" if event.aggressor else "maker")
 
     # ------------------------------------------------------------------ raw messages

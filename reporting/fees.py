@@ -100,9 +100,15 @@ class FeeSchedule:
             return record
         if record.firm is None or record.last_price is None or record.last_quantity is None:
             raise ValueError(f"order_filled record without firm, last_price or last_quantity: {record!r}")
-        liquidity, fee = self.fee(record.firm, record.detail["aggressor"], record.last_price, record.last_quantity,
-                                  price_decimals)
-        return dataclasses.replace(record, liquidity=liquidity, fee=format(fee, "f"))
+        liquidity, fee = self.record_columns(record.firm, record.detail["aggressor"], record.last_price,
+                                             record.last_quantity, price_decimals)
+        return dataclasses.replace(record, liquidity=liquidity, fee=fee)
+
+    def record_columns(self, firm: str, aggressor: bool, last_price_units: int, last_quantity: int,
+                       price_decimals: int) -> tuple[str, str]:
+        """An execution's audit record columns: (liquidity, fee as decimal text), from `fee`."""
+        liquidity, fee = self.fee(firm, aggressor, last_price_units, last_quantity, price_decimals)
+        return liquidity, format(fee, "f")
 
 
 def _scaled_bps(tier: FeeTier, name: str) -> int:
