@@ -24,7 +24,7 @@ USER fixex
 ENV PATH=/opt/fixex/bin:$PATH PYTHONUNBUFFERED=1
 # The shipped config listens on 127.0.0.1; mount a config with fix.host 0.0.0.0 to publish the port.
 VOLUME ["/app/var"]
-EXPOSE 9876 9877
+EXPOSE 9876 9877 9878
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["fixex"]
 CMD ["serve", "--config", "/app/config/exchange.yaml"]

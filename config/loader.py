@@ -442,6 +442,7 @@ _JOURNAL = {
     "group_commit_ms": _Field(_integer(1, 1000), 5),
 }
 _MARKET_DATA = {
+    "port": _Field(_port, 9878),
     "max_unread_messages": _Field(_integer(10, 1_000_000), 2000),
     "stuck_logout_seconds": _Field(_integer(1, 3600), 10),
     "batch_milliseconds": _Field(_integer(1, 1000), 1),
@@ -554,6 +555,9 @@ def _settings(document: dict, file: str) -> Settings:
     database = DatabaseSettings(**_section(document, "database", _DATABASE))
     journal = JournalSettings(**_section(document, "journal", _JOURNAL))
     market_data = MarketDataSettings(**_section(document, "market_data", _MARKET_DATA))
+    for name, other in (("fix.port", fix.port), ("metrics.port", metrics.port)):
+        if market_data.port == other:  # the feed listens on fix.host
+            _fail("market_data.port", f"{market_data.port} is already used by {name}; choose another port")
     instruments = _instruments(document["instruments"])
     firms = _firms(document["firms"], fix.sender_comp_id)
     risk = _risk(document.get("risk"), {firm.firm_id for firm in firms}, {i.symbol for i in instruments})

@@ -108,6 +108,9 @@ class DatabaseSettings:
 
 @dataclass(frozen=True, slots=True)
 class MarketDataSettings:
+    # The market-data sessions' own port (on fix.host), served by a process of its own so that
+    # subscribers never cost the order path anything.
+    port: int = 9878
     # A subscriber this many messages behind (unanswered TestRequest) is held: sent nothing until it
     # catches up, then a fresh snapshot.
     max_unread_messages: int = 2000

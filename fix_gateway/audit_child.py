@@ -1,8 +1,8 @@
-"""Runs `fixex audit` beside `fixex serve` as a child process, restarting it if it dies.
+"""Runs `fixex audit` and `fixex market-data` beside `fixex serve` as child processes, restarting them if they die.
 
-A process of its own, not a thread: the auditor replays every command through a second
-matching engine and formats every record, work that would otherwise compete with the
-order path for the interpreter's lock.
+Processes of their own, not threads: each replays every command through a matching engine
+of its own (the auditor to format every record, the feed to publish every book change),
+work that would otherwise compete with the order path for the interpreter's lock.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ log = logging.getLogger("fixex.audit")
 
 RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 AUDIT_NICENESS = 10
+# Market data is worth a core when there is one, but an order comes first: a little lower than the venue.
+MARKET_DATA_NICENESS = 5
 
 
 def _lower_priority() -> None:
@@ -33,16 +35,20 @@ def _lower_priority() -> None:
             pass  # not permitted here: nice 10 alone
 
 
-class AuditChild:
-    def __init__(self, config: str | None, journal_directory: Path, message_log_directory: Path | None,
-                 log_level: str = "INFO", stop_timeout_s: float = 90.0) -> None:
+def _market_data_priority() -> None:
+    os.nice(MARKET_DATA_NICENESS)
+
+
+class ChildProcess:
+    """A `fixex` subcommand run beside `fixex serve`, restarted with growing pauses if it dies."""
+
+    def __init__(self, name: str, arguments: list[str], *, lower_priority=None, consequence: str = "",
+                 stop_timeout_s: float = 90.0) -> None:
+        self.name = name
         self._command = [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())",
-                         "audit", "--journal", str(journal_directory), "--log-level", log_level,
-                         "--parent-pid", str(os.getpid())]
-        if config is not None:
-            self._command += ["--config", str(config)]
-        if message_log_directory is not None:
-            self._command += ["--message-log", str(message_log_directory)]
+                         *arguments, "--parent-pid", str(os.getpid())]
+        self._lower_priority = lower_priority
+        self._consequence = consequence  # what its absence means, for the operator reading the log
         self._stop_timeout_s = stop_timeout_s
         self._process: subprocess.Popen | None = None
         self._restarts = 0
@@ -50,19 +56,21 @@ class AuditChild:
 
     def start(self) -> None:
         # stdin closed; stdout and stderr shared with the venue, so its log lines appear in the same place.
-        # Lower priority: the audit trail can lag, an order should not wait for a core.
-        self._process = subprocess.Popen(self._command, stdin=subprocess.DEVNULL,
-                                         preexec_fn=_lower_priority)
-        log.info("auditor started (pid %d)", self._process.pid)
+        self._process = subprocess.Popen(self._command, stdin=subprocess.DEVNULL, preexec_fn=self._lower_priority)
+        log.info("%s started (pid %d)", self.name, self._process.pid)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     def watch(self) -> None:
-        """Called periodically by the venue: restart a dead auditor, with growing pauses."""
+        """Called periodically by the venue: restart a dead child, with growing pauses."""
         if self._process is None or self._process.poll() is None:
             return
         if self._restart_at == 0.0:
             wait = RESTART_BACKOFF_S[min(self._restarts, len(RESTART_BACKOFF_S) - 1)]
-            log.error("auditor exited with status %s; restarting in %.0f s (trading continues; the journal "
-                      "keeps every record until it catches up)", self._process.returncode, wait)
+            log.error("%s exited with status %s; restarting in %.0f s (%s)", self.name, self._process.returncode,
+                      wait, self._consequence)
             self._restart_at = time.monotonic() + wait
         elif time.monotonic() >= self._restart_at:
             self._restarts += 1
@@ -70,7 +78,7 @@ class AuditChild:
             self.start()
 
     def stop(self) -> int | None:
-        """Ask it to finish (audit and load what is left), wait, and return its exit status."""
+        """Ask it to finish, wait, and return its exit status."""
         if self._process is None:
             return None
         if self._process.poll() is None:
@@ -78,8 +86,33 @@ class AuditChild:
             try:
                 self._process.wait(self._stop_timeout_s)
             except subprocess.TimeoutExpired:
-                log.error("auditor did not finish within %.0f s; killed (the next start catches up)",
-                          self._stop_timeout_s)
+                log.error("%s did not finish within %.0f s; killed", self.name, self._stop_timeout_s)
                 self._process.kill()
                 self._process.wait()
         return self._process.returncode
+
+
+def audit_child(config: str | None, journal_directory: Path, message_log_directory: Path | None,
+               log_level: str = "INFO", stop_timeout_s: float = 90.0) -> ChildProcess:
+    """The auditor (`fixex audit`): on SIGTERM it audits and loads what is left, so it may take a while."""
+    arguments = ["audit", "--journal", str(journal_directory), "--log-level", log_level]
+    if config is not None:
+        arguments += ["--config", str(config)]
+    if message_log_directory is not None:
+        arguments += ["--message-log", str(message_log_directory)]
+    # Lower priority: the audit trail can lag, an order should not wait for a core.
+    return ChildProcess("auditor", arguments, lower_priority=_lower_priority, stop_timeout_s=stop_timeout_s,
+                        consequence="trading continues; the journal keeps every record until it catches up")
+
+
+def market_data_child(config: str | None, sessions: str | None, journal_directory: Path, work_dir: Path,
+                    log_level: str = "INFO") -> ChildProcess:
+    """The market-data feed (`fixex market-data`): its subscribers reconnect when it is back."""
+    arguments = ["market-data", "--journal", str(journal_directory), "--log-level", log_level,
+                 "--work-dir", str(work_dir)]
+    if config is not None:
+        arguments += ["--config", str(config)]
+    if sessions is not None:
+        arguments += ["--sessions", str(sessions)]
+    return ChildProcess("market-data feed", arguments, lower_priority=_market_data_priority, stop_timeout_s=30.0,
+                        consequence="order entry continues; market-data sessions reconnect to a fresh snapshot")

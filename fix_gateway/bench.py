@@ -174,11 +174,12 @@ def run(orders: int, in_flight: int, sessions: int, flow: str, port: int) -> dic
 
 
 def start_exchange(work: Path, port: int, config: Path | None, log_level: str = "WARNING",
-                   audit: bool = True, risk: bool = True) -> subprocess.Popen:
+                   audit: bool = True, risk: bool = True, market_data_port: int | None = None) -> subprocess.Popen:
     source = (config or REPO / "config" / "exchange.yaml").read_text()
     path = work / "exchange.yaml"
     # A benchmark measures capacity: the per-session message throttles would refuse most of its orders.
     path.write_text(source.replace("port: 9876", f"port: {port}").replace("port: 9877", f"port: {free_port()}")
+                    .replace("port: 9878", f"port: {market_data_port or free_port()}")
                     .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}")
                     .replace("max_messages_per_second: 20000", f"max_messages_per_second: {UNTHROTTLED}")
                     .replace("logout_messages_per_second: 50000", f"logout_messages_per_second: {UNTHROTTLED}"))

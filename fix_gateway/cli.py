@@ -18,7 +18,7 @@ import quickfix as fix
 
 from config import DEFAULT_CONFIG_PATH, ConfigError, load_settings
 from fix_gateway import heap
-from fix_gateway.audit_child import AuditChild
+from fix_gateway.audit_child import audit_child, market_data_child
 from fix_gateway.gateway import Gateway
 from fix_gateway.sessions import SessionsFileError, load_sessions
 from reporting.audit_service import run_audit
@@ -57,6 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     audit.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # set by serve: finish when it dies
     audit.set_defaults(run=_audit)
+
+    market_data = commands.add_parser(
+        "market-data", help="serve the market-data sessions from the input journal (fixex serve runs it)",
+        description="Listen on market_data.port for the market-data sessions and publish the books, trades and "
+                    "statistics of every command in the venue's input journal as it grows. `fixex serve` runs this "
+                    "for you, in its own process.")
+    market_data.add_argument("--config", default=str(DEFAULT_CONFIG_PATH),
+                             help="YAML settings file (default: %(default)s)")
+    market_data.add_argument("--sessions", help="QuickFIX sessions file (default: fix.sessions_file from the config)")
+    market_data.add_argument("--journal", help="journal directory (default: journal.path from the config)")
+    market_data.add_argument("--work-dir", default=".", help="where var/ (QuickFIX store, logs) is (default: .)")
+    market_data.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    market_data.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # set by serve: stop when it dies
+    market_data.set_defaults(run=_market_data)
 
     bench = commands.add_parser("bench", add_help=False,
                                 help="benchmark order entry over FIX (fixex bench --help for options)")
@@ -125,8 +139,18 @@ def _serve(args: argparse.Namespace) -> int:
     gateway = Gateway(settings, sessions, clock=time.time_ns, journal=not args.no_audit,
                       pre_trade_risk=not args.no_risk)
     auditor = (None if args.no_audit else
-               AuditChild(args.config, gateway.journal_directory.resolve(), gateway.message_log_directory,
-                          args.log_level))
+               audit_child(args.config, gateway.journal_directory.resolve(), gateway.message_log_directory,
+                           args.log_level))
+    feed = None
+    if not args.no_audit and any(s.role == "market_data" for s in settings.sessions):
+        feed = market_data_child(args.config, args.sessions, gateway.journal_directory.resolve(), Path.cwd(),
+                                 args.log_level)
+        problem = _port_unavailable(settings.fix.host, settings.market_data.port)
+        if problem is not None:
+            gateway.close_journal()
+            print(f"fixex: cannot listen for market data on {settings.fix.host}:{settings.market_data.port} "
+                  f"(config market_data.port): {problem}", file=sys.stderr)
+            return 1
 
     received: list[str] = []
 
@@ -160,8 +184,10 @@ def _serve(args: argparse.Namespace) -> int:
     if auditor is not None:
         auditor.start()
     else:
-        log.warning("running without the input journal (--no-audit): nothing is recorded and a restart "
-                    "loses every order")
+        log.warning("running without the input journal (--no-audit): nothing is recorded, a restart "
+                    "loses every order, and market-data sessions are not served (their feed reads the journal)")
+    if feed is not None:
+        feed.start()
     log.info("order books ready for %s", ", ".join(gateway.engine.symbols))
     days_ended = gateway.trading_days_ended
     log.info("ready; stop with Ctrl-C or SIGTERM")
@@ -169,15 +195,48 @@ def _serve(args: argparse.Namespace) -> int:
         time.sleep(0.1)
         if auditor is not None:
             auditor.watch()
+        if feed is not None:
+            feed.watch()
         if gateway.trading_days_ended != days_ended:  # the venue is quiet: clear the day's garbage now
             days_ended = gateway.trading_days_ended
             heap.settle()
     log.info("%s received: logging sessions out (open orders stay for the next start)", received[0])
     gateway.stop()
+    if feed is not None:  # after the venue: the last commands' market data still goes out
+        feed.stop()
     if auditor is not None and auditor.stop() not in (0, None):
         log.warning("the audit database is behind the journal; `fixex audit --once` catches it up")
     log.info("stopped cleanly")
     return 0
+
+
+def _port_unavailable(host: str, port: int) -> str | None:
+    """Why nothing could listen on host:port, or None if it can (checked before the child tries)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
+
+
+def _market_data(args: argparse.Namespace) -> int:
+    from fix_gateway.market_data_feed import run_market_data
+
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings(args.config)
+    sessions = load_sessions(args.sessions or settings.fix.sessions_file, settings)
+    received: list[str] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: received.append("SIGTERM"))
+    signal.signal(signal.SIGINT, lambda signum, _frame: received.append("SIGINT"))
+    orphaned = (lambda: os.getppid() != args.parent_pid) if args.parent_pid else (lambda: False)
+    heap.tune_for_trading()
+    return run_market_data(settings, sessions, Path(args.journal or settings.journal.path), work_dir=Path(args.work_dir),
+                           stop_requested=lambda: bool(received) or orphaned())
 
 
 def _audit(args: argparse.Namespace) -> int:

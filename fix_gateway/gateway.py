@@ -7,15 +7,17 @@ Keeping the work on the calling thread avoids a hand-off to another Python
 thread, which can wait for the GIL switch interval (5 ms) when that thread is busy.
 Replies leave in event-sequence order because they are sent under the same lock.
 
-Market data is the exception: the writer hands each command's events to a
-publisher thread through a queue (see fix_gateway/market_data.py), so that no
-subscriber, however slow, can hold up an order.
+Market data is not here: market-data sessions connect to a process of its own
+(fix_gateway/market_data_feed.py, on market_data.port), which replays the input
+journal this writer keeps, so that no subscriber, however many or slow, costs the
+order path anything. Only an order-entry session configured with market_data: true
+subscribes here, on its own connection; then the writer hands each command's events
+to a publisher thread through a queue (fix_gateway/market_data.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import logging
 import threading
 import time
@@ -26,23 +28,22 @@ from typing import Callable
 import quickfix as fix
 
 from config import ConfigError, Settings, load_settings
+from fix_gateway.acceptor import SessionHost, order_path_sessions, throttle_limits
 from fix_gateway.admin import AdminServer
-from fix_gateway.auth import verify_password
 from fix_gateway.inbound import Inbound, Refusal, SessionContext, parse
 from fix_gateway.market_data import (
-    PROBE_PREFIX, ListSecurities, StatusChanged, SubscribeStatus, VenueStatusChanged, MarketDataPublisher, MarketDataRenderer, ProbeAnswered, dictionaries_for,
+    PROBE_PREFIX, ListSecurities, StatusChanged, SubscribeStatus, VenueStatusChanged, MarketDataPublisher,
+    MarketDataRenderer, ProbeAnswered,
     translate_request,
 )
 from fix_gateway.metrics import VenueCollector, VenueCounters, serve_metrics
-from fix_gateway.outbound import Outbound, business_reject, frame, mass_cancel_reject
-from fix_gateway.sessions import SessionsFile, SessionsFileError
-from fix_gateway.stop_guard import STOP_GUARD_COMP_ID, StopGuard, new_password
+from fix_gateway.outbound import Outbound, business_reject, mass_cancel_reject
+from fix_gateway.sessions import SessionsFile
 from fix_gateway.venue import (
-    build_engine, build_firm_exposure, build_order_limits, build_price_collars, self_trade_prevention_of,
+    build_engine, build_firm_exposure, build_order_limits, build_price_collars,
 )
 from fix_gateway.versions import (
-    APPLICATION_NOT_AVAILABLE, NOT_AUTHORIZED, OTHER_BUSINESS_REASON, THROTTLE_LIMIT_EXCEEDED, UNKNOWN_SECURITY,
-    VERSIONS,
+    APPLICATION_NOT_AVAILABLE, NOT_AUTHORIZED, OTHER_BUSINESS_REASON, UNKNOWN_SECURITY,
 )
 from marketdata import DropSession, MarketDataHub, RefuseRequest, RequestRejectReason
 from marketdata import EndTradingDay as MarketDataDayEnded
@@ -56,12 +57,13 @@ from matching import (
     HaltTrading, PriceBandChanged, ResumeTrading, TradeExecuted, TradingPhase, TradingStatusChanged,
     TradingStatusReason,
 )
+from fix_gateway.market_data_feed import read_status as read_market_data_status
 from reporting.audit_service import read_status
 from reporting.command_journal import (
     CommandApplied, CommandJournal, OperatorActed, VenueStarted, commands_file_in, read_inputs,
 )
 from risk.limits import LimitBreach
-from risk.throttle import SessionThrottle, ThrottleLimits, ThrottleVerdict
+from risk.throttle import ThrottleVerdict
 
 log = logging.getLogger("fixex.gateway")
 
@@ -72,40 +74,27 @@ DROP_COPY_EVENTS = (OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, O
 STATUS_EVENTS = frozenset({TradingStatusChanged, PriceBandChanged})  # to market data as SecurityStatus (f)
 NOTED_EVENTS = STATUS_EVENTS | {OrderAccepted, OrderRejected, TradeExecuted}  # counted or forwarded
 HALTING = (TradingStatusReason.OPERATOR_HALT, TradingStatusReason.LIMIT_STATE_TIMEOUT)
-DICTIONARY_KEYS = ("DataDictionary", "TransportDataDictionary", "AppDataDictionary")
-# TLS files: relative paths are relative to sessions.cfg, like the dictionaries.
-TLS_FILE_KEYS = ("ServerCertificateFile", "ServerCertificateKeyFile", "CertificationAuthoritiesFile",
-                 "CertificateRevocationListFile")
 TIMER_INTERVAL_S = 0.1
 VENUE = "venue"  # the kill switch's target for every firm at once
-LOGOUT_GRACE_S = 5.0
-JOURNAL_CLOSED = "the venue is stopping"  # how long shutdown waits for counterparties to answer our Logout
+JOURNAL_CLOSED = "the venue is stopping"
 
 
-def shipped_dictionary(name: str) -> Path:
-    """The data dictionary of that name installed with the quickfix package."""
-    dist = importlib.metadata.distribution("quickfix")
-    for file in dist.files or ():
-        if file.name == name:
-            return Path(str(dist.locate_file(file))).resolve()
-    raise FileNotFoundError(name)
+class Gateway(SessionHost):
+    """The order path: order-entry and drop-copy sessions on fix.port (market-data sessions have their own
+    process and port: fix_gateway.market_data_feed)."""
 
-
-class Gateway(fix.Application):
     def __init__(self, settings: Settings, sessions: SessionsFile, *, clock: Callable[[], int] = time.time_ns,
                  work_dir: str | Path = ".", admin_socket: str | Path | None = None, journal: bool = True,
                  pre_trade_risk: bool = True) -> None:
-        super().__init__()
         if not pre_trade_risk:  # benchmarks only (fixex serve --no-risk): no checks, exposure or bands
             settings = dataclasses.replace(settings, circuit_breakers=dataclasses.replace(
                 settings.circuit_breakers, enabled=False))
+        super().__init__(settings, sessions, order_path_sessions(sessions, settings), port=settings.fix.port,
+                         work_dir=work_dir, settings_name="acceptor.cfg")
         self._pre_trade_risk = pre_trade_risk
         self.counters = VenueCounters()
         self.trading_days_ended = 0  # by the timer while running (fixex serve settles the heap after each)
-        self.settings = settings
-        self._sessions_file = sessions
         self._clock = clock
-        self._work_dir = Path(work_dir)
         self.journal_directory = self._work_dir / settings.journal.path
         # The engine reads the time of the command being applied: the live clock's reading,
         # journaled with the command, or on replay the journaled reading.
@@ -132,26 +121,15 @@ class Gateway(fix.Application):
             max_unread=settings.market_data.max_unread_messages,
             stuck_after_s=settings.market_data.stuck_logout_seconds, event_clock=clock,
             batch_interval_s=settings.market_data.batch_milliseconds / 1000)
-        self._dictionaries: dict[str, tuple] = {}  # per session, for messages with repeating groups
-        self._contexts: dict[str, SessionContext] = {}
-        self._roles: dict[str, str] = {}
-        self._begin_strings: dict[str, str] = {}
-        self._session_ids: dict[str, fix.SessionID] = {}
+        # Order-entry sessions configured with market_data: true subscribe here, on their own connection;
+        # without one, the order path hands the publisher nothing.
+        self._subscribers_here = tuple(c for c in self._contexts if settings.session(c).may_subscribe)
         self._drop_copies: list[tuple[str, frozenset[str] | None]] = []
-        for definition in sessions.sessions:
-            session = settings.session(definition.target_comp_id)
-            version = VERSIONS[definition.version]
-            if session.password_hash and not version.logon_credentials:
-                raise SessionsFileError(sessions.path, f"[SESSION] at line {definition.line}",
-                                        f"{session.comp_id} has a password but {version.name}'s Logon has no "
-                                        f"Username/Password fields; use FIX.4.4 or FIXT.1.1")
-            self._contexts[session.comp_id] = SessionContext(
-                session.comp_id, session.firm_id, version, self_trade_prevention_of(settings, session.firm_id))
-            self._roles[session.comp_id] = session.role
-            self._begin_strings[session.comp_id] = definition.begin_string
-            if session.role == "drop_copy":
+        for comp_id, role in self._roles.items():
+            if role == "drop_copy":
+                session = settings.session(comp_id)
                 firms = frozenset(session.drop_copy_firms) if session.drop_copy_firms else None
-                self._drop_copies.append((session.comp_id, firms))
+                self._drop_copies.append((comp_id, firms))
         self._handlers: dict[str, Callable[[dict[str, str], SessionContext], None]] = {
             "D": lambda f, ctx: self._apply(self._inbound.new_order(f, ctx), f, ctx),
             "F": lambda f, ctx: self._apply(self._inbound.cancel(f, ctx), f, ctx),
@@ -159,19 +137,14 @@ class Gateway(fix.Application):
             "H": lambda f, ctx: self._apply(self._inbound.status(f, ctx), f, ctx),
             "q": self._mass_cancel,
         }
-        self._acceptor: fix.Acceptor | None = None
         self._metrics_server = None
-        self._stop_guard_password = new_password()
         self._kill_switches: set[str] = set()  # firm ids, or VENUE: new orders refused, resting ones cancelled
         self._admin = AdminServer(Path(admin_socket) if admin_socket is not None else
                                   Path("var") / "admin.sock" if self._work_dir == Path(".") else
                                   self._work_dir / "var" / "admin.sock", self.admin)
-        self._throttles = {comp_id: SessionThrottle(self._throttle_limits(settings, ctx.firm))
-                           for comp_id, ctx in self._contexts.items()}
         self._stopping = threading.Event()
         self._timers: threading.Thread | None = None
         self._next_day_end_ns = _next_day_end_ns(clock(), settings.venue.trading_day_end)
-        self.acceptor_settings_path = self._work_dir / "var" / "quickfix" / "acceptor.cfg"
         self._journal: CommandJournal | None = None
         self._journal_error: str | None = None  # set when a write failed: new work is refused
         self.recovered_commands = 0
@@ -197,7 +170,8 @@ class Gateway(fix.Application):
                 self._command_time = last_time = item.timestamp_ns
                 events = self.engine.process(item.command)
                 self._apply_to_state(item.command, events)
-                self._market_data.events(events)  # queued until the publisher starts: the books subscribers see
+                if self._subscribers_here:  # queued until the publisher starts: the books subscribers see
+                    self._market_data.events(events)
                 self.recovered_commands += 1
             elif isinstance(item, OperatorActed):
                 self._operator_state(item.action, item.target)
@@ -218,33 +192,7 @@ class Gateway(fix.Application):
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        path = self.write_acceptor_settings()
-        # The C++ acceptor keeps references to these: they must live as long as it does.
-        self._quickfix_settings = fix.SessionSettings(str(path))
-        self._store_factory = fix.FileStoreFactory(self._quickfix_settings)
-        # Not the ThreadedSocketAcceptor: its send() blocks on a reader that stops reading (stalling
-        # the one writer) and resends from the wrong offset after a partial write (quickfix 1.16).
-        acceptor_type = fix.SSLSocketAcceptor if self.tls else fix.SocketAcceptor
-        # Always a message log: the auditor reads every raw message from it (reporting.auditor).
-        self._log_factory = fix.FileLogFactory(self._quickfix_settings)
-        try:
-            if self._log_factory is not None:
-                self._acceptor = acceptor_type(self, self._store_factory, self._quickfix_settings, self._log_factory)
-            else:
-                self._acceptor = acceptor_type(self, self._store_factory, self._quickfix_settings)
-        except fix.ConfigError as error:
-            self._release_acceptor()
-            if "HAVE_SSL" in str(error):
-                raise SessionsFileError(
-                    self._sessions_file.path, "ServerCertificateFile",
-                    "TLS is configured but this quickfix build has no SSL support (built without HAVE_SSL); "
-                    "install a quickfix built with OpenSSL, or terminate TLS in front of the exchange") from None
-            raise SessionsFileError(self._sessions_file.path, "<file>", f"QuickFIX refused it: {error}") from None
-        try:
-            self._acceptor.start()
-        except fix.RuntimeError:
-            self._release_acceptor()
-            raise
+        self.start_acceptor()
         self._timers = threading.Thread(target=self._run_timers, name="fixex-timers", daemon=True)
         self._timers.start()
         try:
@@ -260,24 +208,13 @@ class Gateway(fix.Application):
             log.error("metrics endpoint unavailable on %s:%d (config metrics.port): %s", metrics.host, metrics.port,
                       error)
         # The 5.0 SP2 dictionary takes about a second to load: do it before the first subscriber asks.
-        self._market_data.start(warm_up=lambda: [self._dictionaries_of(comp_id) for comp_id, role in
-                                                 self._roles.items() if role == "market_data"])
+        self._market_data.start(warm_up=lambda: [self._dictionaries_of(c) for c in self._subscribers_here])
         log.info("FIX acceptor listening on %s:%d as %s%s", self.settings.fix.host, self.settings.fix.port,
                  self.settings.fix.sender_comp_id, " over TLS" if self.tls else "")
 
-    @property
-    def message_log_directory(self) -> Path:
-        """QuickFIX's message logs (sessions.cfg FileLogPath, default var/log): the auditor's raw messages."""
-        return (self._work_dir / self._sessions_file.defaults.get("FileLogPath", "var/log")).resolve()
-
-    @property
-    def tls(self) -> bool:
-        """TLS when sessions.cfg names a server certificate (QuickFIX's SSL acceptor)."""
-        return "ServerCertificateFile" in self._sessions_file.defaults
-
     def stop(self) -> None:
         """Log every session out and stop. Open orders stay: the journal brings them back on restart."""
-        if self._acceptor is None:
+        if not self.listening:
             self.close_journal()
             return
         self._stopping.set()
@@ -289,19 +226,7 @@ class Gateway(fix.Application):
         if self._timers is not None:
             self._timers.join(timeout=5)
         self._market_data.stop()
-        self._log_out_sessions()
-        guard = dropper = None
-        if not self.tls:
-            guard = StopGuard(self._work_dir, self.settings.fix.host, self.settings.fix.port,
-                              self.settings.fix.sender_comp_id, self._stop_guard_password)
-            if guard.log_on():
-                dropper = guard.drop_after_linger()
-        self._acceptor.stop(True)
-        if guard is not None:
-            if dropper is not None:
-                dropper.join()
-            guard.stop()
-        self._release_acceptor()
+        self.stop_acceptor()
         self.close_journal()
         log.info("FIX acceptor stopped")
 
@@ -312,72 +237,12 @@ class Gateway(fix.Application):
                 self._journal.close()
                 self._journal_error = JOURNAL_CLOSED
 
-    def _log_out_sessions(self) -> None:
-        """Send every logged-on counterparty a Logout saying why, and give them a moment to answer."""
-        for session_id in self._session_ids.values():
-            session = fix.Session.lookupSession(session_id)
-            if session is not None and session.isLoggedOn():
-                session.logout("the exchange is shutting down")
-        deadline = time.monotonic() + LOGOUT_GRACE_S
-        while time.monotonic() < deadline and self._acceptor.isLoggedOn():
-            time.sleep(0.01)
-
-    def _release_acceptor(self) -> None:
-        self._acceptor = None  # destroyed before its factories, which it still references
-        self._store_factory = self._log_factory = self._quickfix_settings = None
-
-    def write_acceptor_settings(self) -> Path:
-        """QuickFIX's settings: sessions.cfg plus the YAML's address and CompID, dictionaries resolved."""
-        base = Path(self._sessions_file.path).resolve().parent
-        lines = ["[DEFAULT]"]
-        defaults = dict(self._sessions_file.defaults)
-        defaults.update(SocketAcceptHost=self.settings.fix.host, SocketAcceptPort=str(self.settings.fix.port),
-                        SenderCompID=self.settings.fix.sender_comp_id)
-        defaults["FileLogPath"] = str(self.message_log_directory)
-        if "FileStorePath" in defaults:
-            defaults["FileStorePath"] = str((self._work_dir / defaults["FileStorePath"]).resolve())
-        for key in TLS_FILE_KEYS:
-            if key in defaults:
-                defaults[key] = str((base / defaults[key]).resolve())
-        lines += [f"{k}={v}" for k, v in defaults.items()]
-        for definition in self._sessions_file.sessions:
-            lines.append("[SESSION]")
-            for key, value in definition.settings.items():
-                if key in defaults and defaults[key] == value or key in ("SocketAcceptHost", "SocketAcceptPort"):
-                    continue
-                if key in DICTIONARY_KEYS:
-                    value = str(shipped_dictionary(value) if "/" not in value else (base / value).resolve())
-                if key in ("FileStorePath", "FileLogPath"):
-                    value = str((self._work_dir / value).resolve())
-                lines.append(f"{key}={value}")
-        if not self.tls:  # see fix_gateway/stop_guard.py
-            lines += ["[SESSION]", "BeginString=FIX.4.4", f"TargetCompID={STOP_GUARD_COMP_ID}",
-                      f"DataDictionary={shipped_dictionary('FIX44.xml')}", "ResetOnLogon=Y"]
-        self.acceptor_settings_path.parent.mkdir(parents=True, exist_ok=True)
-        self.acceptor_settings_path.write_text("\n".join(lines) + "\n")
-        return self.acceptor_settings_path
-
-    def logged_on(self, comp_id: str) -> bool:
-        session_id = self._session_ids.get(comp_id)
-        return session_id is not None and fix.Session.lookupSession(session_id).isLoggedOn()
-
     # ------------------------------------------------------------------ QuickFIX callbacks
-
-    def onCreate(self, session_id: fix.SessionID) -> None:
-        comp_id = session_id.getTargetCompID().getValue()
-        if comp_id != STOP_GUARD_COMP_ID:
-            self._session_ids[comp_id] = session_id
-
-    def onLogon(self, session_id: fix.SessionID) -> None:
-        log.info("logon: %s", session_id.toString())
-        throttle = self._throttles.get(session_id.getTargetCompID().getValue())
-        if throttle is not None:
-            throttle.reset()
 
     def onLogout(self, session_id: fix.SessionID) -> None:
         comp_id = session_id.getTargetCompID().getValue()
         log.info("logout: %s", session_id.toString())
-        if comp_id in self._contexts:
+        if comp_id in self._subscribers_here:
             self._market_data.request(DropSession(comp_id))  # a subscription lasts as long as its session
         if self._stopping.is_set() or self._roles.get(comp_id) != "order_entry":
             return
@@ -388,32 +253,13 @@ class Gateway(fix.Application):
                 self._process(MassCancel(comp_id, self._contexts[comp_id].firm, None, only_session=comp_id,
                                          time_in_force=TimeInForce.DAY, reason=CancelReason.SESSION_DISCONNECTED))
 
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        pass
-
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         raw = message.toString()
         if "\x0135=0\x01" in raw and f"\x01112={PROBE_PREFIX}" in raw:  # a subscriber read up to our probe
             f = parse(raw)
             self._market_data.request(ProbeAnswered(f.get("49", ""), f["112"]))
-            return
-        if "\x0135=A\x01" not in raw:
-            return
-        f = parse(raw)
-        comp_id = f.get("49", "")
-        if comp_id == STOP_GUARD_COMP_ID:
-            if f.get("554") != self._stop_guard_password:
-                raise fix.RejectLogon("logon refused: this CompID is internal to the exchange")
-            return
-        stored = self.settings.session(comp_id).password_hash
-        if stored is None:
-            return
-        if f.get("553") != comp_id or not verify_password(f.get("554", ""), stored):
-            log.warning("logon refused for %s: wrong username or password", comp_id)
-            raise fix.RejectLogon("logon refused: wrong Username (553) or Password (554)")
-
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        pass
+        elif "\x0135=A\x01" in raw:
+            self.check_logon(raw)
 
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         arrived_ns = time.perf_counter_ns()  # latency metric: from here to the replies sent
@@ -526,11 +372,6 @@ class Gateway(fix.Application):
         self._kill_on_credit_breach = frozenset(f.firm_id for f in settings.firms
                                                 if settings.limits_for(f.firm_id).kill_switch_on_credit_breach)
 
-    @staticmethod
-    def _throttle_limits(settings: Settings, firm: str) -> ThrottleLimits:
-        limits = settings.limits_for(firm)
-        return ThrottleLimits(limits.max_messages_per_second, limits.logout_messages_per_second)
-
     def _reload_risk(self) -> dict:
         """Read the config file again and apply its risk section; anything else in it waits for a restart."""
         try:
@@ -541,7 +382,7 @@ class Gateway(fix.Application):
         self._set_risk_limits(self.settings)
         self._exposure.set_limits(build_firm_exposure(self.settings).limits)
         for comp_id, throttle in self._throttles.items():
-            throttle.limits = self._throttle_limits(self.settings, self._contexts[comp_id].firm)
+            throttle.limits = throttle_limits(self.settings, self._contexts[comp_id].firm)
         log.warning("risk limits reloaded from %s", self.settings.source)
         return {"ok": True, "reloaded": self.settings.source}
 
@@ -568,7 +409,8 @@ class Gateway(fix.Application):
                         "journal": {"path": str(self._journal.path) if self._journal is not None else None,
                                     "last_seq": self._journal.last_seq if self._journal is not None else None,
                                     "error": self._journal_error},
-                        "audit": read_status(self.journal_directory)}
+                        "audit": read_status(self.journal_directory),
+                        "market_data": read_market_data_status(self.journal_directory)}
             if command == "kill-switch" and len(args) == 2 and args[0] in ("set", "reset"):
                 target = args[1]
                 if target != VENUE and target not in firms:
@@ -594,8 +436,9 @@ class Gateway(fix.Application):
             return {"ok": False, "error": f"not done: the input journal cannot be written ({self._journal_error})"}
         symbol = None if target == VENUE else target
         if symbol is None:  # the venue's status first, then each instrument's
-            sessions = tuple(c for c in self._roles if self.settings.session(c).may_subscribe and self.logged_on(c))
-            self._market_data.request(VenueStatusChanged(halt, self._clock(), sessions))
+            sessions = tuple(c for c in self._subscribers_here if self.logged_on(c))
+            if sessions:  # market-data sessions hear of it from the feed, which replays this halt
+                self._market_data.request(VenueStatusChanged(halt, self._clock(), sessions))
         self._process(HaltTrading(symbol) if halt else ResumeTrading(symbol))
         log.warning("%s %s by the operator", target, "halted" if halt else "reopened through the auction")
         return {"ok": True, "halted": sorted(s for s, b in self._books.items() if b.phase is not TradingPhase.OPEN)}
@@ -613,13 +456,15 @@ class Gateway(fix.Application):
                 "bid_levels": len(book.bids), "ask_levels": len(book.asks),
                 "halted": book.phase is not TradingPhase.OPEN}
         audit = read_status(self.journal_directory) or {}
+        feed = read_market_data_status(self.journal_directory) or {}
         return {
             "sessions_logged_on": sum(1 for comp_id in self._session_ids if self.logged_on(comp_id)),
             "books": books,
             "queues": {"journal": self._journal.unsynced if self._journal is not None else 0,
                        "audit_backlog": audit.get("input_backlog", 0) + audit.get("database_backlog", 0),
-                       "market_data": self._market_data.backlog},
-            "market_data_unread": self._market_data.unread(),
+                       "market_data": self._market_data.backlog + feed.get("queue", 0),
+                       "market_data_journal": feed.get("journal_backlog", 0)},
+            "market_data_unread": {**feed.get("unread", {}), **self._market_data.unread()},
             "credit": {firm: (self._exposure.credit_used(firm) / limits.credit_units,
                               self._exposure.firm(firm).alerted)
                        for firm, limits in self._exposure.limits.items() if limits.credit_units},
@@ -737,6 +582,8 @@ class Gateway(fix.Application):
                     statuses = [event] if statuses is None else statuses + [event]
                     if kind is TradingStatusChanged and event.reason in HALTING:
                         counters.halts[(event.symbol, event.reason.value)] += 1
+        if not self._subscribers_here:
+            return
         self._market_data.events(events)
         if statuses is not None:  # after the book changes of the same command
             for event in statuses:
@@ -779,50 +626,9 @@ class Gateway(fix.Application):
 
     def _throttled(self, comp_id: str, ctx: SessionContext, f: dict[str, str], msg_type: str,
                    verdict: ThrottleVerdict) -> None:
-        """Refuse a message over the session's rate with a readable reject; past the second limit, log out."""
-        limits = self._throttles[comp_id].limits
-        count = self._throttles[comp_id].in_window
-        text = (f"throttled: {count} messages from {comp_id} in the last second, above the limit of "
-                f"{limits.refuse_above} (risk max_messages_per_second); this {msg_type} was not processed")
         with self.lock:
             self.counters.throttle_hits[comp_id] += 1
-            self._send(comp_id, business_reject(ctx.version, f.get("34"), msg_type, THROTTLE_LIMIT_EXCEEDED, text,
-                                                f.get("11") or f.get("262") or f.get("320")))
-        if verdict is ThrottleVerdict.LOG_OUT:
-            reason = (f"logged out: more than {limits.log_out_above} messages in one second "
-                      f"(risk logout_messages_per_second)")
-            log.warning("%s %s", comp_id, reason)
-            self._log_out_session(comp_id, reason)
-
-    def _log_out_session(self, comp_id: str, text: str) -> None:
-        session_id = self._session_ids.get(comp_id)
-        session = fix.Session.lookupSession(session_id) if session_id is not None else None
-        if session is not None:
-            session.logout(text)
-
-    def _dictionaries_of(self, comp_id: str) -> tuple:
-        """The session's data dictionaries as QuickFIX objects (publisher thread only: not locked)."""
-        dictionaries = self._dictionaries.get(comp_id)
-        if dictionaries is None:
-            definition = next(d for d in self._sessions_file.sessions if d.target_comp_id == comp_id)
-            dictionaries = self._dictionaries[comp_id] = dictionaries_for(
-                definition.begin_string, definition.settings.get("TransportDataDictionary"),
-                definition.settings.get("AppDataDictionary") or definition.settings.get("DataDictionary"))
-        return dictionaries
-
-    def _send_with_groups(self, comp_id: str, body: str) -> None:
-        """Like `_send`, framed against the session's data dictionary so repeating groups keep their order."""
-        self._send(comp_id, body, self._dictionaries_of(comp_id))
-
-    def _send(self, comp_id: str, body: str, dictionaries: tuple = ()) -> None:
-        session_id = self._session_ids.get(comp_id)
-        if session_id is None:
-            log.error("no QuickFIX session for %s; message dropped: %r", comp_id, body)
-            return
-        message = fix.Message()
-        message.setString(frame(self._begin_strings[comp_id], body), False, *dictionaries)
-        # Sent now if the session is logged on; otherwise stored and resent when it returns.
-        fix.Session.sendToTarget(message, session_id)
+            self.throttle_refusal(comp_id, ctx, f, msg_type, verdict)
 
     # ------------------------------------------------------------------ timers
 
@@ -859,8 +665,11 @@ def _next_day_end_ns(now_ns: int, day_end) -> int:
     return int(end.timestamp()) * 1_000_000_000
 
 
-def with_port(settings: Settings, port: int, metrics_port: int = 0) -> Settings:
-    """The same settings listening on another port (tests use free ports; metrics port 0: any free one)."""
+def with_port(settings: Settings, port: int, metrics_port: int = 0, market_data_port: int | None = None) -> Settings:
+    """The same settings listening on other ports (tests use free ports; metrics port 0: any free one)."""
+    market_data = settings.market_data if market_data_port is None else dataclasses.replace(
+        settings.market_data, port=market_data_port)
     return dataclasses.replace(settings, fix=dataclasses.replace(settings.fix, port=port),
-                               metrics=dataclasses.replace(settings.metrics, port=metrics_port))
+                               metrics=dataclasses.replace(settings.metrics, port=metrics_port),
+                               market_data=market_data)
 

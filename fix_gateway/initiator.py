@@ -85,7 +85,7 @@ def accepts_connections(host: str, port: int) -> bool:
 
 
 def _dictionary(name: str) -> str:
-    from fix_gateway.gateway import shipped_dictionary
+    from fix_gateway.acceptor import shipped_dictionary
 
     return str(shipped_dictionary(name))
 

@@ -380,11 +380,17 @@ class MarketDataPublisher:
     def stop(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=5)
-        lags = sorted(self._lags_ns)
-        if lags:
+        lag = self.lag_us()
+        if lag is not None:
             log.info("market data: %d messages sent; publish lag (event to send) p50 %d us, p99 %d us over %d "
-                     "updates", self.published, lags[len(lags) // 2] // 1000,
-                     lags[min(len(lags) - 1, len(lags) * 99 // 100)] // 1000, len(lags))
+                     "updates", self.published, *lag)
+
+    def lag_us(self) -> tuple[int, int, int] | None:
+        """Publish lag (event to update sent) p50 and p99 in microseconds over the last updates, and how many."""
+        lags = sorted(list(self._lags_ns))  # a copy first: the publisher's thread appends
+        if not lags:
+            return None
+        return lags[len(lags) // 2] // 1000, lags[min(len(lags) - 1, len(lags) * 99 // 100)] // 1000, len(lags)
 
     def events(self, events: list) -> None:
         """Called by the writer with each command's events (cheap: a queue put)."""
@@ -543,7 +549,7 @@ def dictionaries_for(begin_string: str, transport: str | None, application: str 
     Loaded once per process and shared (QuickFIX only reads them): the 5.0 SP2 dictionary
     takes about a second and tens of megabytes to load.
     """
-    from fix_gateway.gateway import shipped_dictionary
+    from fix_gateway.acceptor import shipped_dictionary
 
     if begin_string == "FIXT.1.1":
         return (fix.DataDictionary(str(shipped_dictionary(transport or "FIXT11.xml"))),

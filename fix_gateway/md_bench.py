@@ -25,6 +25,7 @@ import platform
 import random
 import re
 import selectors
+import socket
 import statistics
 import sys
 import tempfile
@@ -113,15 +114,26 @@ def read_market_data(port: int, subscribers: int, ready, stop, updates) -> None:
         reader.close()
 
 
-def run(port: int, subscribers: int, rate: int, seconds: float, seed: int) -> dict[str, float]:
+def wait_for_port(port: int, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listened on the market-data port {port} within {timeout_s:.0f} s")
+
+
+def run(port: int, market_data_port: int, subscribers: int, rate: int, seconds: float, seed: int) -> dict[str, float]:
     heap.tune_for_trading()
     heap.settle()
     context = multiprocessing.get_context("fork")
     ready, stop = context.Event(), context.Event()
     receive_updates, send_updates = context.Pipe(duplex=False)
     reader_process = context.Process(target=read_market_data, name="md-bench-subscribers",
-                                     args=(port, subscribers, ready, stop, send_updates), daemon=True)
+                                     args=(market_data_port, subscribers, ready, stop, send_updates), daemon=True)
     if subscribers:
+        wait_for_port(market_data_port)  # the market-data feed starts after the venue's port opens
         reader_process.start()
         deadline = time.monotonic() + 60
         while not ready.wait(0.1):
@@ -177,11 +189,11 @@ def run(port: int, subscribers: int, rate: int, seconds: float, seed: int) -> di
 
 def measure(subscribers: int, rate: int, seconds: float, seed: int, batch_ms: int | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="fixex-md-bench-") as work:
-        port = free_port()
+        port, market_data_port = free_port(), free_port()
         exchange = start_exchange(Path(work), port, write_config(Path(work), subscribers, batch_ms),
-                                  log_level="INFO")
+                                  log_level="INFO", market_data_port=market_data_port)
         try:
-            result = run(port, subscribers, rate, seconds, seed)
+            result = run(port, market_data_port, subscribers, rate, seconds, seed)
         finally:
             exchange.terminate()
             output, _ = exchange.communicate(timeout=60)

@@ -19,7 +19,9 @@ Names (the Grafana dashboard in deploy/grafana uses exactly these):
   fixex_instrument_halted{symbol}              1 while halted or paused, else 0
   fixex_halts_total{symbol,reason}             halts and pauses begun
   fixex_throttle_hits_total{session}           messages refused by the throttle
-  fixex_queue_depth{queue}                     journal, audit_backlog, market_data
+  fixex_queue_depth{queue}                     journal, audit_backlog, market_data (events waiting
+                                               for the publisher), market_data_journal (input entries
+                                               the market-data feed has yet to replay)
   fixex_market_data_unread{session}            messages a subscriber has not confirmed reading
   fixex_credit_used_ratio{firm}, fixex_credit_alert{firm}   credit in use / limit; 1 once past 80% today
 """

@@ -35,18 +35,20 @@ SOH = "\x01"
 
 
 class StopGuard(fix.Application):
-    def __init__(self, work_dir: Path, host: str, port: int, exchange_comp_id: str, password: str) -> None:
+    def __init__(self, work_dir: Path, host: str, port: int, exchange_comp_id: str, password: str,
+                 comp_id: str = STOP_GUARD_COMP_ID) -> None:
         super().__init__()
         self._password = password
+        self._comp_id = comp_id
         self._logged_on = threading.Event()
         self._session_id = None
-        directory = work_dir / "var" / "quickfix" / "stop-guard"
+        directory = work_dir / "var" / "quickfix" / "stop-guard" / comp_id
         directory.mkdir(parents=True, exist_ok=True)
         connect_host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
         (directory / "initiator.cfg").write_text(
             "[DEFAULT]\nConnectionType=initiator\n"
             f"SocketConnectHost={connect_host}\nSocketConnectPort={port}\n"
-            f"SenderCompID={STOP_GUARD_COMP_ID}\nTargetCompID={exchange_comp_id}\n"
+            f"SenderCompID={comp_id}\nTargetCompID={exchange_comp_id}\n"
             "StartTime=00:00:00\nEndTime=00:00:00\nHeartBtInt=30\nReconnectInterval=1\n"
             f"UseDataDictionary=N\nResetOnLogon=Y\nFileStorePath={directory / 'store'}\n"
             "[SESSION]\nBeginString=FIX.4.4\n")
@@ -96,7 +98,7 @@ class StopGuard(fix.Application):
 
     def toAdmin(self, message, session_id) -> None:
         if f"{SOH}35=A{SOH}" in message.toString():
-            message.setField(553, STOP_GUARD_COMP_ID)
+            message.setField(553, self._comp_id)
             message.setField(554, self._password)
 
     def fromAdmin(self, message, session_id) -> None:

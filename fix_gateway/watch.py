@@ -309,7 +309,8 @@ def add_arguments(parser: argparse.ArgumentParser, default_config: str) -> None:
     parser.add_argument("--config", default=default_config, help="YAML settings file (default: %(default)s)")
     parser.add_argument("--sessions", help="QuickFIX sessions file (default: fix.sessions_file from the config)")
     parser.add_argument("--host", help="venue address (default: fix.host from the config)")
-    parser.add_argument("--port", type=int, help="venue FIX port (default: fix.port from the config)")
+    parser.add_argument("--port", type=int,
+                        help="the venue's market-data port (default: market_data.port from the config)")
     parser.add_argument("--depth", type=int, default=10, help="price levels shown per side (default: %(default)s)")
     parser.add_argument("--trades", type=int, default=10, help="last trades shown (default: %(default)s)")
     parser.add_argument("--once", action="store_true",
@@ -330,7 +331,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout,
         print(f"fixex: the sessions file has no session {args.session!r}; market-data sessions: "
               f"{', '.join(s.comp_id for s in settings.sessions if s.role == 'market_data')}", file=sys.stderr)
         return 2
-    host, port = args.host or settings.fix.host, args.port or settings.fix.port
+    host, port = args.host or settings.fix.host, args.port or settings.market_data.port
     if not accepts_connections(connect_host(host), port):
         print(f"fixex: no venue is listening on {connect_host(host)}:{port} (start one with `fixex serve` or "
               f"`fixex demo`; else pass --host/--port or --config)", file=sys.stderr)

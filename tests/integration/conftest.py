@@ -8,6 +8,7 @@ import pytest
 
 from config import load_settings
 from fix_gateway.gateway import Gateway, with_port
+from fix_gateway.market_data_feed import MarketDataFeed
 from fix_gateway.sessions import load_sessions
 from fix_client import FixClient, free_port
 
@@ -22,19 +23,34 @@ class Venue:
             config = tmp_path / "exchange.yaml"
             config.write_text(config_text)
         self.port = free_port()
-        self.settings = with_port(load_settings(config), self.port)
-        sessions = load_sessions(sessions_path or REPO / "sessions.cfg", self.settings)
-        self.gateway = Gateway(self.settings, sessions, work_dir=tmp_path)
+        self.market_data_port = free_port()
+        self.settings = with_port(load_settings(config), self.port, market_data_port=self.market_data_port)
+        self.sessions = load_sessions(sessions_path or REPO / "sessions.cfg", self.settings)
+        self.gateway = Gateway(self.settings, self.sessions, work_dir=tmp_path)
+        self.feed: MarketDataFeed | None = None  # started when a market-data session first connects
         self.clients: list[FixClient] = []
 
+    def market_data(self) -> MarketDataFeed:
+        """The market-data feed, as `fixex serve` runs it in its own process (here: threads of this one)."""
+        if self.feed is None:
+            self.feed = MarketDataFeed(self.settings, self.sessions, work_dir=self.tmp_path)
+            self.feed.start()
+        return self.feed
+
     def client(self, comp_id: str, version: str, **kw) -> FixClient:
-        client = FixClient(comp_id, version, self.port, self.tmp_path, **kw)
+        port = self.port
+        if self.settings.session(comp_id).role == "market_data":
+            self.market_data()
+            port = self.market_data_port
+        client = FixClient(comp_id, version, port, self.tmp_path, **kw)
         self.clients.append(client)
         return client.start(expect_logon=kw.get("password", "") != "wrong")
 
     def stop(self) -> None:
         for client in self.clients:
             client.stop()
+        if self.feed is not None:
+            self.feed.stop()
         self.gateway.stop()
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import quickfix as fix
 
-from fix_gateway.gateway import shipped_dictionary
+from fix_gateway.acceptor import shipped_dictionary
 from fix_gateway.market_data import dictionaries_for
 
 SOH = "\x01"

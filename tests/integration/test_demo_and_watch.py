@@ -81,8 +81,10 @@ def test_watch_once_prints_a_frame_with_bids_asks_and_the_trading_status(venue, 
     traffic.start()
     try:
         wait_for(lambda: len(venue.gateway.engine.open_orders("BROKER1")) == 6, 5, "no quotes resting")
+        venue.market_data()
         args = argparse.Namespace(symbol="AAPL", session="MDCLIENT1", config=str(REPO / "config" / "exchange.yaml"),
-                                  sessions=str(SESSIONS), host="127.0.0.1", port=venue.port, depth=10, trades=5,
+                                  sessions=str(SESSIONS), host="127.0.0.1", port=venue.market_data_port, depth=10,
+                                  trades=5,
                                   once=True, timeout=10.0)
         out = io.StringIO()
         assert watch.run(args, out=out) == 0

@@ -227,10 +227,10 @@ def test_an_order_entry_session_configured_for_market_data_may_subscribe(make_ve
 
 
 def test_a_subscriber_that_stops_reading_is_held_then_logged_out_while_order_entry_goes_on(venue):
-    publisher = venue.gateway._market_data
+    publisher = venue.market_data().publisher
     assert publisher.ready.wait(10)  # else its first update would conflate everything below
     publisher.max_unread, publisher.probe_every, publisher.stuck_after_s = 40, 10, 1.0
-    stuck = RawSession(venue.port, sender="MDCLIENT1")
+    stuck = RawSession(venue.market_data_port, sender="MDCLIENT1")
     stuck.logon()
     stuck.send(stuck.message("V", (262, "stuck"), (263, "1"), (264, 0), (265, "1"), (267, 1), (269, "0"),
                              (146, 1), (55, "AAPL")).encode())
@@ -257,7 +257,7 @@ def test_a_subscriber_that_stops_reading_is_held_then_logged_out_while_order_ent
 
 
 def test_a_subscriber_that_falls_behind_and_catches_up_gets_a_fresh_snapshot_of_the_book(venue):
-    publisher = venue.gateway._market_data
+    publisher = venue.market_data().publisher
     assert publisher.ready.wait(10)
     publisher.max_unread, publisher.probe_every = 30, 5
     subscriber = venue.client("MDCLIENT2", "FIX.5.0SP2")

@@ -23,10 +23,12 @@ def start(*args: str, cwd=REPO) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
-def config_on_port(tmp_path, port: int) -> str:
-    """The shipped config listening on `port`, with var/ under tmp_path."""
+def config_on_port(tmp_path, port: int, market_data_port: int | None = None) -> str:
+    """The shipped config listening on `port` (and market data on another free port), with var/ under tmp_path."""
     path = tmp_path / "exchange.yaml"
     path.write_text((REPO / "config" / "exchange.yaml").read_text().replace("port: 9876", f"port: {port}")
+                    .replace("port: 9877", f"port: {free_port()}")
+                    .replace("port: 9878", f"port: {market_data_port or free_port()}")
                     .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}"))
     return str(path)
 
@@ -111,3 +113,51 @@ def test_fixex_admin_talks_to_a_running_serve_through_its_socket(tmp_path):
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
     assert process.returncode == 0 and not (tmp_path / "var" / "admin.sock").exists()
+
+
+def test_market_data_sessions_are_served_by_a_process_of_their_own_on_the_market_data_port(tmp_path):
+    from raw_fix_session import RawSession
+
+    port, market_data_port = free_port(), free_port()
+    process = start("--config", config_on_port(tmp_path, port, market_data_port), cwd=tmp_path)
+    subscriber = broker = None
+    try:
+        lines = wait_for(process, "market data: listening")
+        feed_pid = int(next(line for line in lines if "market-data feed started (pid" in line)
+                       .split("(pid ")[1].split(")")[0])
+        assert feed_pid != process.pid
+        subscriber = RawSession(market_data_port, sender="MDCLIENT1")
+        subscriber.logon()
+        subscriber.send(subscriber.message("V", (262, "book"), (263, "1"), (264, 0), (265, "1"), (267, 2),
+                                           (269, "0"), (269, "1"), (146, 1), (55, "AAPL")).encode())
+        snapshot = subscriber.receive(timeout=10)
+        assert snapshot is not None and snapshot.get(35) == b"W" and snapshot.get(268) == b"0"
+        broker = RawSession(port, sender="BROKER1")
+        broker.logon()
+        broker.send(broker.message("D", (11, "A1"), (21, "1"), (55, "AAPL"), (54, "1"),
+                                   (60, "20261124-12:00:00.000"), (38, 100), (40, "2"), (44, "190.00"),
+                                   (59, "0")).encode())
+        assert broker.receive(timeout=10).get(150) == b"0"
+        update = subscriber.receive(timeout=10)
+        assert update is not None and update.get(35) == b"X"
+        assert (update.get(279), update.get(269), update.get(270), update.get(271)) == (b"0", b"0", b"190.00", b"100")
+        status = subprocess.run([*FIXEX, "admin", "status"], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+        assert status.returncode == 0 and f'"pid": {feed_pid}' in status.stdout
+    finally:
+        for session in (subscriber, broker):
+            if session is not None:
+                session.close()
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0 and "market data: stopped" in rest and "stopped cleanly" in rest
+
+
+def test_serve_with_the_market_data_port_taken_exits_1_naming_the_setting(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = start("--config", config_on_port(tmp_path, free_port(), taken.getsockname()[1]), cwd=tmp_path)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 1
+    error = [line for line in output.splitlines() if line.startswith("fixex:")]
+    assert len(error) == 1 and "market_data.port" in error[0] and "Address already in use" in error[0]
