@@ -19,7 +19,7 @@ import quickfix as fix
 from config import Settings
 from fix_gateway.auth import verify_password
 from fix_gateway.inbound import SessionContext, parse
-from fix_gateway.market_data import dictionaries_for
+from fix_gateway.market_data import PROBE_PREFIX, MarketDataPublisher, ProbeAnswered, dictionaries_for
 from fix_gateway.outbound import business_reject, frame
 from fix_gateway.sessions import SessionDefinition, SessionsFile, SessionsFileError
 from fix_gateway.stop_guard import STOP_GUARD_COMP_ID, StopGuard, new_password
@@ -90,6 +90,7 @@ class SessionHost(fix.Application):
         self._throttles = {comp_id: SessionThrottle(throttle_limits(settings, ctx.firm))
                            for comp_id, ctx in self._contexts.items()}
         self._acceptor: fix.Acceptor | None = None
+        self.publisher: MarketDataPublisher  # set by each kind of host: where its sessions' market data comes from
         self._stop_guard_password = new_password()
         # One per acceptor: QuickFIX keeps one registry of sessions per process (tests run both in one).
         self._guard_comp_id = guard_comp_id
@@ -222,6 +223,14 @@ class SessionHost(fix.Application):
 
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         pass
+
+    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        raw = message.toString()
+        if "\x0135=0\x01" in raw and f"\x01112={PROBE_PREFIX}" in raw:  # a subscriber read up to our probe
+            f = parse(raw)
+            self.publisher.request(ProbeAnswered(f.get("49", ""), f["112"]))
+        elif "\x0135=A\x01" in raw:
+            self.check_logon(raw)
 
     def check_logon(self, raw: str) -> None:
         """A Logon's credentials (fromAdmin): raises fix.RejectLogon with a Text when they are wrong."""

@@ -32,8 +32,7 @@ from fix_gateway.acceptor import SessionHost, order_path_sessions, throttle_limi
 from fix_gateway.admin import AdminServer
 from fix_gateway.inbound import Inbound, Refusal, SessionContext, parse
 from fix_gateway.market_data import (
-    PROBE_PREFIX, ListSecurities, StatusChanged, SubscribeStatus, VenueStatusChanged, MarketDataPublisher,
-    MarketDataRenderer, ProbeAnswered,
+    ListSecurities, MarketDataPublisher, MarketDataRenderer, StatusChanged, SubscribeStatus, VenueStatusChanged,
     translate_request,
 )
 from fix_gateway.metrics import VenueCollector, VenueCounters, serve_metrics
@@ -114,7 +113,7 @@ class Gateway(SessionHost):
         self._outbound = Outbound(instruments)
         self._set_risk_limits(settings)
         self._books = {symbol: self.engine.book(symbol) for symbol in self.engine.symbols}
-        self._market_data = MarketDataPublisher(
+        self.publisher = MarketDataPublisher(
             MarketDataHub(instruments), MarketDataRenderer(instruments, self._outbound), self._send_with_groups,
             lambda comp_id: self._contexts[comp_id].version if comp_id in self._contexts else None,
             send_admin=self._send, log_out=self._log_out_session,
@@ -171,7 +170,7 @@ class Gateway(SessionHost):
                 events = self.engine.process(item.command)
                 self._apply_to_state(item.command, events)
                 if self._subscribers_here:  # queued until the publisher starts: the books subscribers see
-                    self._market_data.events(events)
+                    self.publisher.events(events)
                 self.recovered_commands += 1
             elif isinstance(item, OperatorActed):
                 self._operator_state(item.action, item.target)
@@ -208,7 +207,7 @@ class Gateway(SessionHost):
             log.error("metrics endpoint unavailable on %s:%d (config metrics.port): %s", metrics.host, metrics.port,
                       error)
         # The 5.0 SP2 dictionary takes about a second to load: do it before the first subscriber asks.
-        self._market_data.start(warm_up=lambda: [self._dictionaries_of(c) for c in self._subscribers_here])
+        self.publisher.start(warm_up=lambda: [self._dictionaries_of(c) for c in self._subscribers_here])
         log.info("FIX acceptor listening on %s:%d as %s%s", self.settings.fix.host, self.settings.fix.port,
                  self.settings.fix.sender_comp_id, " over TLS" if self.tls else "")
 
@@ -225,7 +224,7 @@ class Gateway(SessionHost):
             self._metrics_server = None
         if self._timers is not None:
             self._timers.join(timeout=5)
-        self._market_data.stop()
+        self.publisher.stop()
         self.stop_acceptor()
         self.close_journal()
         log.info("FIX acceptor stopped")
@@ -243,7 +242,7 @@ class Gateway(SessionHost):
         comp_id = session_id.getTargetCompID().getValue()
         log.info("logout: %s", session_id.toString())
         if comp_id in self._subscribers_here:
-            self._market_data.request(DropSession(comp_id))  # a subscription lasts as long as its session
+            self.publisher.request(DropSession(comp_id))  # a subscription lasts as long as its session
         if self._stopping.is_set() or self._roles.get(comp_id) != "order_entry":
             return
         if not self.settings.session(comp_id).cancel_on_disconnect:
@@ -252,14 +251,6 @@ class Gateway(SessionHost):
             if self.engine.open_orders(comp_id):
                 self._process(MassCancel(comp_id, self._contexts[comp_id].firm, None, only_session=comp_id,
                                          time_in_force=TimeInForce.DAY, reason=CancelReason.SESSION_DISCONNECTED))
-
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        raw = message.toString()
-        if "\x0135=0\x01" in raw and f"\x01112={PROBE_PREFIX}" in raw:  # a subscriber read up to our probe
-            f = parse(raw)
-            self._market_data.request(ProbeAnswered(f.get("49", ""), f["112"]))
-        elif "\x0135=A\x01" in raw:
-            self.check_logon(raw)
 
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         arrived_ns = time.perf_counter_ns()  # latency metric: from here to the replies sent
@@ -283,7 +274,7 @@ class Gateway(SessionHost):
                     ctx.version, f.get("34"), msg_type, NOT_AUTHORIZED,
                     f"session {comp_id} is drop copy only and may not send {msg_type}", None))
                 return
-            self._market_data.request(ListSecurities(comp_id, f.get("320", ""), f.get("559", ""), f.get("55")))
+            self.publisher.request(ListSecurities(comp_id, f.get("320", ""), f.get("559", ""), f.get("55")))
             return
         if msg_type == "e":
             self._security_status_request(f, ctx)
@@ -297,7 +288,7 @@ class Gateway(SessionHost):
                                         f"market data is for market-data sessions and order-entry sessions "
                                         f"configured with market_data: true")
             with self.lock:  # queued behind the events before it, so its snapshot is in order
-                self._market_data.request(request)
+                self.publisher.request(request)
             return
         with self.lock:
             if self._roles[comp_id] != "order_entry":
@@ -438,7 +429,7 @@ class Gateway(SessionHost):
         if symbol is None:  # the venue's status first, then each instrument's
             sessions = tuple(c for c in self._subscribers_here if self.logged_on(c))
             if sessions:  # market-data sessions hear of it from the feed, which replays this halt
-                self._market_data.request(VenueStatusChanged(halt, self._clock(), sessions))
+                self.publisher.request(VenueStatusChanged(halt, self._clock(), sessions))
         self._process(HaltTrading(symbol) if halt else ResumeTrading(symbol))
         log.warning("%s %s by the operator", target, "halted" if halt else "reopened through the auction")
         return {"ok": True, "halted": sorted(s for s, b in self._books.items() if b.phase is not TradingPhase.OPEN)}
@@ -462,9 +453,9 @@ class Gateway(SessionHost):
             "books": books,
             "queues": {"journal": self._journal.unsynced if self._journal is not None else 0,
                        "audit_backlog": audit.get("input_backlog", 0) + audit.get("database_backlog", 0),
-                       "market_data": self._market_data.backlog + feed.get("queue", 0),
+                       "market_data": self.publisher.backlog + feed.get("queue", 0),
                        "market_data_journal": feed.get("journal_backlog", 0)},
-            "market_data_unread": {**feed.get("unread", {}), **self._market_data.unread()},
+            "market_data_unread": {**feed.get("unread", {}), **self.publisher.unread()},
             "credit": {firm: (self._exposure.credit_used(firm) / limits.credit_units,
                               self._exposure.firm(firm).alerted)
                        for firm, limits in self._exposure.limits.items() if limits.credit_units},
@@ -536,7 +527,7 @@ class Gateway(SessionHost):
             self._send(comp_id, business_reject(ctx.version, f.get("34"), "e", refusal[0], refusal[1], f.get("324")))
             return
         with self.lock:  # the status as of every command before this one, queued behind their events
-            self._market_data.request(SubscribeStatus(comp_id, f.get("324", ""), symbol, f.get("263", "0"),
+            self.publisher.request(SubscribeStatus(comp_id, f.get("324", ""), symbol, f.get("263", "0"),
                                                       self.engine.trading_status(symbol)))
 
     def _mass_cancel(self, f: dict[str, str], ctx: SessionContext) -> None:
@@ -584,10 +575,10 @@ class Gateway(SessionHost):
                         counters.halts[(event.symbol, event.reason.value)] += 1
         if not self._subscribers_here:
             return
-        self._market_data.events(events)
+        self.publisher.events(events)
         if statuses is not None:  # after the book changes of the same command
             for event in statuses:
-                self._market_data.request(StatusChanged(event))
+                self.publisher.request(StatusChanged(event))
 
     def _apply_to_state(self, command: Command, events: list[Event]) -> None:
         """What the venue keeps besides the books (live and on replay alike)."""
@@ -642,7 +633,7 @@ class Gateway(SessionHost):
             if now >= self._next_day_end_ns:
                 with self.lock:
                     self._process(EndTradingDay())
-                    self._market_data.request(MarketDataDayEnded(now))
+                    self.publisher.request(MarketDataDayEnded(now))
                 self._next_day_end_ns = _next_day_end_ns(now, self.settings.venue.trading_day_end)
                 self.trading_days_ended += 1
                 log.info("trading day ended: Day orders expired")

@@ -32,8 +32,8 @@ from fix_gateway import heap
 from fix_gateway.acceptor import SessionHost, market_data_sessions
 from fix_gateway.inbound import SessionContext, parse
 from fix_gateway.market_data import (
-    PROBE_PREFIX, ListSecurities, MarketDataPublisher, MarketDataRenderer, ProbeAnswered, StatusChanged,
-    SubscribeStatus, VenueStatusChanged, translate_request,
+    ListSecurities, MarketDataPublisher, MarketDataRenderer, StatusChanged, SubscribeStatus, VenueStatusChanged,
+    translate_request,
 )
 from fix_gateway.outbound import Outbound, business_reject
 from fix_gateway.sessions import SessionsFile
@@ -208,14 +208,6 @@ class MarketDataFeed(SessionHost):
         log.info("logout: %s", session_id.toString())
         if comp_id in self._contexts:
             self.publisher.request(DropSession(comp_id))  # a subscription lasts as long as its session
-
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        raw = message.toString()
-        if "\x0135=0\x01" in raw and f"\x01112={PROBE_PREFIX}" in raw:  # a subscriber read up to our probe
-            f = parse(raw)
-            self.publisher.request(ProbeAnswered(f.get("49", ""), f["112"]))
-        elif "\x0135=A\x01" in raw:
-            self.check_logon(raw)
 
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         raw = message.toString()

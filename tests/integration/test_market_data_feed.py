@@ -1,0 +1,55 @@
+"""The market-data feed: its own port and process-worth of work, fed only by the input journal."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+from fix_client import FixClient
+from test_market_data import RebuiltBook, trade_randomly, wait_for_book
+
+
+def test_a_feed_started_after_trading_replays_the_journal_and_its_first_snapshot_is_the_book(venue):
+    brokers = [venue.client("BROKER1", "FIX.4.4"), venue.client("BROKER2", "FIX.4.4")]
+    trade_randomly(random.Random(11), brokers, 60, fills=[])
+    assert venue.feed is None  # nothing of market data ran while the orders came in
+    subscriber = venue.client("MDCLIENT2", "FIX.5.0SP2")
+    assert venue.feed.replayed_seq > 60
+    subscriber.subscribe("late", ["AAPL"], "01")
+    book = RebuiltBook()
+    book.apply(subscriber.next("W"))
+    wait_for_book(venue, subscriber, book, "AAPL", 0, timeout=0.5)
+
+
+def test_the_order_path_hands_market_data_nothing_when_no_session_of_its_own_may_subscribe(venue):
+    broker = venue.client("BROKER1", "FIX.4.4")
+    subscriber = venue.client("MDCLIENT1", "FIX.4.4")
+    subscriber.subscribe("book", ["MSFT"], "01")
+    subscriber.next("W")
+    broker.new_order("b1", "1", 10, "419.00", symbol="MSFT")
+    broker.next("8")
+    update = subscriber.next("X")
+    assert update["270"] == "419.00" and update["271"] == "10"
+    assert venue.gateway.publisher.backlog == 0 and venue.gateway.publisher.hub.subscription_count == 0
+
+
+def test_a_market_data_session_cannot_log_on_to_the_order_entry_port(venue, tmp_path):
+    client = FixClient("MDCLIENT1", "FIX.4.4", venue.port, tmp_path)
+    venue.clients.append(client)
+    client.start(expect_logon=False)
+    time.sleep(2.0)  # QuickFIX drops a connection for a session it does not have, without a reply
+    assert not client.logged_on
+
+
+def test_the_feed_reports_its_state_in_the_journal_directory_for_the_venues_metrics(venue):
+    subscriber = venue.client("MDCLIENT1", "FIX.4.4")
+    subscriber.subscribe("book", ["IBM"], "01")
+    subscriber.next("W")
+    feed = venue.feed
+    feed._write_status()
+    status = json.loads(feed.status_path.read_text())
+    assert status["subscriptions"] == 1 and status["sessions"]["MDCLIENT1"]["logged_on"] is True
+    assert status["port"] == venue.market_data_port and status["error"] is None
+    gauges = venue.gateway.metric_gauges()
+    assert "MDCLIENT1" in gauges["market_data_unread"] and gauges["queues"]["market_data_journal"] == 0
