@@ -329,20 +329,33 @@ class Gateway(SessionHost):
                 # Protected: it never trades beyond the collar (a resend too, should it turn out to be new).
                 command = dataclasses.replace(command, protection_price=self._collars.protection_price(
                     command.firm, command.symbol, command.side, book.best_bid(), book.best_ask()))
-        elif (risk and isinstance(command, ReplaceOrder) and command.price is not None
-              and not self._known_resend(command)):
-            # The request's symbol and side are checked against the order's by the core, which refuses a mismatch.
-            book = self._books.get(command.symbol) if command.symbol is not None else None
-            if book is not None and command.side is not None:
-                breach = self._collars.check_price(command.firm, command.symbol, command.side, command.price,
-                                                   book.best_bid(), book.best_ask())
-                if breach is not None:
-                    command = RejectCancel(command.session, command.firm, command.client_order_id,
-                                           command.orig_client_order_id, command.order_id, ReplyTo.REPLACE,
-                                           CancelRejectReason.PRICE_EXCEEDS_BAND, breach.text)
+        elif risk and isinstance(command, ReplaceOrder) and not self._known_resend(command):
+            command = self._checked_replace(command)
         self._process(command, request, ctx.comp_id)
         if credit_breach is not None:
             self._kill_switch_on_credit_breach(command.firm, credit_breach)
+
+    def _checked_replace(self, command: ReplaceOrder) -> ReplaceOrder | RejectCancel:
+        """A replace passes the checks a new order would, on what it changes: the new price against the collar,
+        the new quantity and notional against the firm's order limits, and what it adds to the firm's credit and
+        position. Refused, it is an OrderCancelReject (434=2) and the order stays as it was."""
+        amended = self.engine.amended_order(command)
+        if amended is None or command.symbol not in (None, amended.symbol) or command.side not in (None, amended.side):
+            return command  # no such open order, or a change of symbol or side: the core refuses it and says why
+        reason = CancelRejectReason.BROKER_OPTION  # "broker / exchange option": in 4.2's list and every later one
+        breach = None
+        if command.price is not None:
+            book = self._books[amended.symbol]
+            breach = self._collars.check_price(command.firm, amended.symbol, amended.side, command.price,
+                                               book.best_bid(), book.best_ask())
+            if breach is not None:
+                reason = CancelRejectReason.PRICE_EXCEEDS_BAND
+        if breach is None and amended.leaves_quantity:  # a replace down to what executed only closes the order
+            breach = self._limits.check(amended) or self._exposure.check_amend(amended)
+        if breach is None:
+            return command
+        return RejectCancel(command.session, command.firm, command.client_order_id, command.orig_client_order_id,
+                            command.order_id, ReplyTo.REPLACE, reason, breach.text)
 
     def _known_resend(self, command: SubmitOrder | ReplaceOrder) -> bool:
         return command.possible_resend and self.engine.has_client_order_id(command.session, command.client_order_id)

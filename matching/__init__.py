@@ -8,7 +8,7 @@ from matching.commands import (
     AdvanceClock, CancelOrder, Command, EndTradingDay, HaltTrading, MassCancel, QueryOrder, RejectCancel,
     RejectOrder, ReplaceOrder, ResumeTrading, SubmitOrder,
 )
-from matching.engine import MatchingEngine
+from matching.engine import AmendedOrder, MatchingEngine
 from matching.events import (
     AuctionCompleted, BookLevelChanged, CancelRejected, Event, MassCancelCompleted, MassCancelRejected,
     OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRepriced,

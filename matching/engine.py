@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from matching.book import Order, OrderBook, highest_key, lowest_key
@@ -43,6 +44,21 @@ FOK = TimeInForce.FOK
 OPEN = TradingPhase.OPEN
 HALTED = TradingPhase.HALTED
 PRE_OPEN = TradingPhase.PRE_OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class AmendedOrder:
+    """What an open order would be after a replace: for pre-trade checks before the replace is applied."""
+
+    order_id: int
+    firm: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: int  # the new total, executed included
+    leaves_quantity: int  # what would be left to work (0: the replace would close the order)
+    price: int | None
+    stop_price: int | None
 
 
 class MatchingEngine:
@@ -132,6 +148,17 @@ class MatchingEngine:
             return list(self._open_by_session.get(session, {}).values())
         return sorted((o for orders in self._open_by_session.values() for o in orders.values()),
                       key=lambda o: o.order_id)
+
+    def amended_order(self, cmd: ReplaceOrder) -> AmendedOrder | None:
+        """The open order `cmd` names as the replace would leave it; None when it names no open order of the
+        firm's (the replace is then refused by `process`, which says why)."""
+        order = self._locate(cmd.session, cmd.firm, cmd.order_id, cmd.orig_client_order_id)
+        if order is None or not order.status.is_open:
+            return None
+        return AmendedOrder(order.order_id, order.firm, order.symbol, order.side, order.order_type, cmd.quantity,
+                            max(0, cmd.quantity - order.cum_quantity),
+                            order.price if cmd.price is None else cmd.price,
+                            order.stop_price if cmd.stop_price is None else cmd.stop_price)
 
     def has_client_order_id(self, session: str, client_order_id: str) -> bool:
         """Whether the session used this ClOrdID today (a PossResend of it is answered with its order's status)."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 from matching import (
-    Event, OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejectReason,
+    AmendedOrder, Event, OrderAccepted, OrderCancelled, OrderExpired, OrderFilled, OrderRejectReason,
     OrderReplaced, OrderRepriced, OrderRestated, OrderTriggered, Side, SubmitOrder,
 )
 from risk.limits import LimitBreach
@@ -206,40 +206,61 @@ class FirmExposure:
     # ------------------------------------------------------------------ pre-trade
 
     def check(self, order: SubmitOrder) -> LimitBreach | None:
-        limits = self._limits.get(order.firm)
+        price = self._common_price(order.symbol, order.price, order.stop_price)
+        return self._check(order.firm, order.symbol, order.side, price * order.quantity, order.quantity,
+                           "this order's")
+
+    def check_amend(self, amended: AmendedOrder) -> LimitBreach | None:
+        """A replace (see MatchingEngine.amended_order), by what it adds: the order's open notional and quantity
+        as they would be, less what they are. A replace that adds nothing always passes."""
+        current = self._orders.get(amended.order_id)
+        notional_now, leaves_now = (current.price * current.leaves, current.leaves) if current is not None else (0, 0)
+        price = self._common_price(amended.symbol, amended.price, amended.stop_price)
+        added_notional = price * amended.leaves_quantity - notional_now
+        added_quantity = amended.leaves_quantity - leaves_now
+        if added_notional <= 0 and added_quantity <= 0:
+            return None
+        return self._check(amended.firm, amended.symbol, amended.side, max(0, added_notional), max(0, added_quantity),
+                           "this replace's added")
+
+    def _common_price(self, symbol: str, price: int | None, stop_price: int | None) -> int:
+        own = price if price is not None else stop_price
+        return own * self._scale.get(symbol, 1) if own is not None else self._reference.get(symbol, 0)
+
+    def _check(self, firm: str, symbol: str, side: Side, added_notional: int, added_quantity: int,
+               what: str) -> LimitBreach | None:
+        limits = self._limits.get(firm)
         if limits is None:
             return None
-        state = self.firm(order.firm)
+        state = self.firm(firm)
         if limits.max_daily_loss_units is not None:
-            loss = -self.profit_today(order.firm)
+            loss = -self.profit_today(firm)
             if loss > limits.max_daily_loss_units:
                 return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
                                    f"daily loss: the firm has lost {self._format(loss)} today (positions marked to "
                                    f"the last trade), beyond its limit of {self._format(limits.max_daily_loss_units)}"
                                    f" (risk max_daily_loss); new orders are refused", "max_daily_loss")
         if limits.credit_units is not None:
-            own = order.price if order.price is not None else order.stop_price
-            price = own * self._scale.get(order.symbol, 1) if own is not None else self._reference.get(order.symbol, 0)
             used = state.open_notional + state.executed_notional
-            if used + price * order.quantity > limits.credit_units:
+            if used + added_notional > limits.credit_units:
                 return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
-                                   f"credit: this order's {self._format(price * order.quantity)} on top of "
+                                   f"credit: {what} {self._format(added_notional)} on top of "
                                    f"{self._format(used)} in use (open and executed today) exceeds the firm's "
                                    f"limit of {self._format(limits.credit_units)} (risk credit_limit)", "credit_limit")
-        if limits.max_position is not None:
-            position = state.positions.get(order.symbol, 0)
-            if order.side is Side.BUY:
-                worst = position + state.open_buys.get(order.symbol, 0) + order.quantity
+        if limits.max_position is not None and added_quantity:
+            position = state.positions.get(symbol, 0)
+            if side is Side.BUY:
+                worst = position + state.open_buys.get(symbol, 0) + added_quantity
                 if worst > limits.max_position:
                     return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
-                                       f"position: {order.symbol} long {worst} if every open buy filled, above the "
+                                       f"position: {symbol} long {worst} if every open buy filled, above the "
                                        f"firm's limit of {limits.max_position} (risk max_position; now {position})",
                                        "max_position")
             else:
-                worst = position - state.open_sells.get(order.symbol, 0) - order.quantity
+                worst = position - state.open_sells.get(symbol, 0) - added_quantity
                 if -worst > limits.max_position:
                     return LimitBreach(OrderRejectReason.EXCEEDS_LIMIT,
-                                       f"position: {order.symbol} short {-worst} if every open sell filled, above "
+                                       f"position: {symbol} short {-worst} if every open sell filled, above "
                                        f"the firm's limit of {limits.max_position} (risk max_position; now "
                                        f"{position})", "max_position")
         return None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Mapping
 
-from matching import OrderRejectReason, OrderType, SubmitOrder
+from matching import AmendedOrder, OrderRejectReason, OrderType, SubmitOrder
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class OrderLimits:
         self._reference_prices = dict(reference_prices)  # for market and stop orders, which have no price
         self._price_unit = dict(price_unit)
 
-    def check(self, order: SubmitOrder) -> LimitBreach | None:
+    def check(self, order: SubmitOrder | AmendedOrder) -> LimitBreach | None:
         limits = self._limits.get(order.firm)
         if limits is None:
             return None

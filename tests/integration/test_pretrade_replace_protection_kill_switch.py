@@ -41,6 +41,30 @@ def test_a_replace_priced_through_the_collar_gets_a_cancel_reject_with_each_vers
         assert venue.gateway.engine.book("AAPL").best_bid() == 1_905_000  # the refused price never reached it
 
 
+@pytest.mark.parametrize("comp_id, version", [("BROKER3", "FIX.4.2"), ("BROKER4", "FIX.5.0SP2")])
+def test_a_replace_past_the_firms_order_and_credit_limits_is_refused_and_the_order_stays_as_it_was(
+        make_venue, comp_id, version):
+    firm = {"BROKER3": "FIRM_C", "BROKER4": "FIRM_D"}[comp_id]
+    venue = make_venue(config_with(firms=f'{{{firm}: {{max_order_quantity: 500, credit_limit: "50000"}}}}'))
+    broker = venue.client(comp_id, version)
+    broker.new_order("BID", "1", 100, "190.00")  # 19,000 of 50,000 credit
+    assert broker.next("8")["150"] == "0"
+    broker.replace("HUGE", "BID", "1", 501, "190.00")
+    reject = broker.next("9")
+    assert (reject["11"], reject["41"], reject["434"], reject["102"]) == ("HUGE", "BID", "2", "2")
+    assert "order quantity 501 exceeds the firm's limit of 500 (risk max_order_quantity)" in reject["58"]
+    broker.replace("DEAR", "BID", "1", 300, "190.00")  # 57,000: 38,000 more on 19,000 in use
+    reject = broker.next("9")
+    assert (reject["11"], reject["102"]) == ("DEAR", "2")
+    assert "credit: this replace's added 38,000.00 on top of 19,000.00" in reject["58"]
+    broker.replace("LESS", "BID", "1", 50, "189.00")  # adds nothing: passes
+    replaced = broker.next("8")
+    assert (replaced["11"], replaced["150"], replaced["38"], replaced["44"]) == ("LESS", "5", "50", "189.00")
+    with venue.gateway.lock:
+        (order,) = venue.gateway.engine.open_orders(comp_id)
+        assert (order.quantity, order.price) == (50, 1_890_000)
+
+
 def test_a_market_order_stops_at_its_protection_price_and_the_rest_is_cancelled_with_a_text(make_venue):
     venue = make_venue(config_with(firms="{FIRM_A: {price_collar_ticks: 5}}"))
     maker = venue.client("BROKER2", "FIX.4.4")

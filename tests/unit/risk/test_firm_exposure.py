@@ -123,3 +123,41 @@ def test_a_firm_that_has_lost_more_than_its_daily_limit_may_send_no_new_orders_u
     exposure.end_trading_day()  # a new day starts from today's marks
     assert exposure.profit_today("A") == 0
     assert isinstance(desk.order("A", Side.SELL, 10, 95), list)
+
+
+def test_a_replace_is_checked_on_what_it_adds_to_credit_at_its_new_price():
+    desk = Desk(credit=10_000)
+    events = desk.order("A", Side.BUY, 50, 100)  # 5,000 in use
+    bigger = desk.engine.amended_order(ReplaceOrder("SA", "A", "R1", 90, order_id=order_id(events), price=100))
+    assert bigger.leaves_quantity == 90
+    breach = desk.exposure.check_amend(bigger)  # 9,000 instead of 5,000: 4,000 more on 5,000 is within 10,000
+    assert breach is None
+    dearer = desk.engine.amended_order(ReplaceOrder("SA", "A", "R1", 90, order_id=order_id(events), price=120))
+    breach = desk.exposure.check_amend(dearer)  # 10,800 instead of 5,000
+    assert breach is not None and breach.limit == "credit_limit" and "this replace's added 5800" in breach.text
+
+
+def test_a_replace_that_adds_nothing_passes_even_when_the_firm_is_over_its_limits():
+    desk = Desk(credit=10_000, position=60)
+    events = desk.order("A", Side.BUY, 60, 100)
+    desk.exposure.set_limits({"A": ExposureLimits(1_000, 10)})  # tightened below what is already open
+    smaller = desk.engine.amended_order(ReplaceOrder("SA", "A", "R1", 40, order_id=order_id(events), price=99))
+    assert desk.exposure.check_amend(smaller) is None
+    larger = desk.engine.amended_order(ReplaceOrder("SA", "A", "R2", 61, order_id=order_id(events)))
+    assert desk.exposure.check_amend(larger).limit == "credit_limit"
+
+
+def test_a_replace_that_adds_quantity_is_checked_against_the_position_limit():
+    desk = Desk(position=100)
+    events = desk.order("A", Side.SELL, 80, 100)
+    amended = desk.engine.amended_order(ReplaceOrder("SA", "A", "R1", 101, order_id=order_id(events)))
+    breach = desk.exposure.check_amend(amended)
+    assert breach.limit == "max_position" and "short 101" in breach.text
+
+
+def test_the_engine_names_no_amended_order_for_another_firms_order_or_a_closed_one():
+    desk = Desk()
+    events = desk.order("A", Side.BUY, 10, 100)
+    assert desk.engine.amended_order(ReplaceOrder("SB", "B", "R1", 20, order_id=order_id(events))) is None
+    desk.do(CancelOrder("SA", "A", "X1", None, order_id(events)))
+    assert desk.engine.amended_order(ReplaceOrder("SA", "A", "R2", 20, order_id=order_id(events))) is None
