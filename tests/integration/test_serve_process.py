@@ -161,3 +161,38 @@ def test_serve_with_the_market_data_port_taken_exits_1_naming_the_setting(tmp_pa
     assert process.returncode == 1
     error = [line for line in output.splitlines() if line.startswith("fixex:")]
     assert len(error) == 1 and "market_data.port" in error[0] and "Address already in use" in error[0]
+
+
+def test_a_killed_market_data_process_is_restarted_and_its_first_snapshot_has_what_traded_meanwhile(tmp_path):
+    from raw_fix_session import RawSession
+
+    port, market_data_port = free_port(), free_port()
+    process = start("--config", config_on_port(tmp_path, port, market_data_port), cwd=tmp_path)
+    broker = subscriber = None
+    try:
+        lines = wait_for(process, "market data: listening")
+        feed_pid = int(next(line for line in lines if "market-data feed started (pid" in line)
+                       .split("(pid ")[1].split(")")[0])
+        os.kill(feed_pid, signal.SIGKILL)
+        broker = RawSession(port, sender="BROKER1")  # order entry goes on while market data is down
+        broker.logon()
+        broker.send(broker.message("D", (11, "A1"), (21, "1"), (55, "AAPL"), (54, "2"),
+                                   (60, "20261124-12:00:00.000"), (38, 70), (40, "2"), (44, "191.50"),
+                                   (59, "0")).encode())
+        assert broker.receive(timeout=10).get(150) == b"0"
+        lines = wait_for(process, "market data: listening")
+        assert any("market-data feed exited with status -9; restarting" in line for line in lines)
+        subscriber = RawSession(market_data_port, sender="MDCLIENT1")
+        subscriber.logon()
+        subscriber.send(subscriber.message("V", (262, "book"), (263, "0"), (264, 1), (267, 2), (269, "0"),
+                                           (269, "1"), (146, 1), (55, "AAPL")).encode())
+        snapshot = subscriber.receive(timeout=10)
+        assert snapshot is not None and snapshot.get(35) == b"W"
+        assert (snapshot.get(269), snapshot.get(270), snapshot.get(271)) == (b"1", b"191.50", b"70")
+    finally:
+        for session in (subscriber, broker):
+            if session is not None:
+                session.close()
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    assert process.returncode == 0
