@@ -469,6 +469,7 @@ class Gateway(SessionHost):
                        "market_data": self.publisher.backlog + feed.get("queue", 0),
                        "market_data_journal": feed.get("journal_backlog", 0)},
             "market_data_unread": {**feed.get("unread", {}), **self.publisher.unread()},
+            "market_data_lag_us": {"0.5": feed.get("lag_p50_us"), "0.99": feed.get("lag_p99_us")},
             "credit": {firm: (self._exposure.credit_used(firm) / limits.credit_units,
                               self._exposure.firm(firm).alerted)
                        for firm, limits in self._exposure.limits.items() if limits.credit_units},

@@ -1,9 +1,10 @@
 """Market data over FIX: MarketDataRequest (V) in; W, X and Y out, right for each version.
 
 The translation is here; what to send is decided by `marketdata.MarketDataHub`,
-which a `MarketDataPublisher` runs on its own thread so that subscribers, however
-many or slow, never hold up the order path: the one writer only hands it each
-command's events through a queue.
+which a `MarketDataPublisher` runs on its own thread, fed each command's events
+through a queue: in the market-data process by its replay of the input journal
+(fix_gateway/market_data_feed.py), and in the venue's own process only for
+order-entry sessions configured to subscribe.
 
 Messages with repeating groups are framed against the session's data dictionary
 (`Message.setString(text, False, dictionary)`); without one QuickFIX sorts the

@@ -23,6 +23,7 @@ Names (the Grafana dashboard in deploy/grafana uses exactly these):
                                                for the publisher), market_data_journal (input entries
                                                the market-data feed has yet to replay)
   fixex_market_data_unread{session}            messages a subscriber has not confirmed reading
+  fixex_market_data_publish_lag_microseconds{quantile}   0.5 and 0.99: event to update sent
   fixex_credit_used_ratio{firm}, fixex_credit_alert{firm}   credit in use / limit; 1 once past 80% today
 """
 
@@ -148,6 +149,13 @@ class VenueCollector:
                                    labels=["session"])
         for session, unread in gauges["market_data_unread"].items():
             family.add_metric([session], unread)
+        yield family
+        family = GaugeMetricFamily("fixex_market_data_publish_lag_microseconds",
+                                   "Event to update sent by the market-data process, over its last updates",
+                                   labels=["quantile"])
+        for quantile, lag in sorted(gauges.get("market_data_lag_us", {}).items()):
+            if lag is not None:
+                family.add_metric([quantile], lag)
         yield family
 
 

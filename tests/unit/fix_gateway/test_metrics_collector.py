@@ -14,7 +14,8 @@ def gauges() -> dict:
                       "IBM": {"best_bid": None, "best_ask": None, "spread": None, "bid_levels": 0,
                               "ask_levels": 0, "halted": True}},
             "queues": {"journal": 0, "audit_backlog": 12, "market_data": 3},
-            "market_data_unread": {"MDCLIENT1": 40}, "credit": {"FIRM_A": (0.85, True)}}
+            "market_data_unread": {"MDCLIENT1": 40},
+            "market_data_lag_us": {"0.5": 3100, "0.99": None}, "credit": {"FIRM_A": (0.85, True)}}
 
 
 def scrape(counters: VenueCounters) -> str:
@@ -51,7 +52,10 @@ def test_counters_and_gauges_are_exposed_under_the_documented_names():
                  'fixex_throttle_hits_total{session="BROKER1"} 4.0', "fixex_sessions_logged_on 2.0",
                  'fixex_book_spread{symbol="AAPL"} 0.5', 'fixex_book_depth{side="bid",symbol="AAPL"} 3.0',
                  'fixex_instrument_halted{symbol="IBM"} 1.0', 'fixex_queue_depth{queue="audit_backlog"} 12.0',
-                 'fixex_market_data_unread{session="MDCLIENT1"} 40.0', 'fixex_credit_used_ratio{firm="FIRM_A"} 0.85',
+                 'fixex_market_data_unread{session="MDCLIENT1"} 40.0',
+                 'fixex_market_data_publish_lag_microseconds{quantile="0.5"} 3100.0',
+                 'fixex_credit_used_ratio{firm="FIRM_A"} 0.85',
                  'fixex_credit_alert{firm="FIRM_A"} 1.0'):
         assert line in text, line
     assert 'fixex_book_best_bid{symbol="IBM"}' not in text, "an empty side has no price"
+    assert 'quantile="0.99"' not in text, "no lag is shown before the market-data process measured one"
