@@ -115,16 +115,28 @@ def test_fixex_admin_talks_to_a_running_serve_through_its_socket(tmp_path):
     assert process.returncode == 0 and not (tmp_path / "var" / "admin.sock").exists()
 
 
+def start_with_market_data(tmp_path) -> tuple[subprocess.Popen, int, int, int]:
+    """serve with market data on a port of its own, once the market-data process listens: the process,
+    the two ports and the market-data process's pid (from serve's log)."""
+    port, market_data_port = free_port(), free_port()
+    process = start("--config", config_on_port(tmp_path, port, market_data_port), cwd=tmp_path)
+    lines = wait_for(process, "market data: listening")
+    started = next(line for line in lines if "market-data feed started (pid" in line)
+    return process, port, market_data_port, int(started.split("(pid ")[1].split(")")[0])
+
+
+def new_order(session, cl_ord_id: str, side: str, quantity: int, price: str) -> None:
+    session.send(session.message("D", (11, cl_ord_id), (21, "1"), (55, "AAPL"), (54, side),
+                                 (60, "20261124-12:00:00.000"), (38, quantity), (40, "2"), (44, price),
+                                 (59, "0")).encode())
+
+
 def test_market_data_sessions_are_served_by_a_process_of_their_own_on_the_market_data_port(tmp_path):
     from raw_fix_session import RawSession
 
-    port, market_data_port = free_port(), free_port()
-    process = start("--config", config_on_port(tmp_path, port, market_data_port), cwd=tmp_path)
+    process, port, market_data_port, feed_pid = start_with_market_data(tmp_path)
     subscriber = broker = None
     try:
-        lines = wait_for(process, "market data: listening")
-        feed_pid = int(next(line for line in lines if "market-data feed started (pid" in line)
-                       .split("(pid ")[1].split(")")[0])
         assert feed_pid != process.pid
         subscriber = RawSession(market_data_port, sender="MDCLIENT1")
         subscriber.logon()
@@ -134,9 +146,7 @@ def test_market_data_sessions_are_served_by_a_process_of_their_own_on_the_market
         assert snapshot is not None and snapshot.get(35) == b"W" and snapshot.get(268) == b"0"
         broker = RawSession(port, sender="BROKER1")
         broker.logon()
-        broker.send(broker.message("D", (11, "A1"), (21, "1"), (55, "AAPL"), (54, "1"),
-                                   (60, "20261124-12:00:00.000"), (38, 100), (40, "2"), (44, "190.00"),
-                                   (59, "0")).encode())
+        new_order(broker, "A1", "1", 100, "190.00")
         assert broker.receive(timeout=10).get(150) == b"0"
         update = subscriber.receive(timeout=10)
         assert update is not None and update.get(35) == b"X"
@@ -166,19 +176,13 @@ def test_serve_with_the_market_data_port_taken_exits_1_naming_the_setting(tmp_pa
 def test_a_killed_market_data_process_is_restarted_and_its_first_snapshot_has_what_traded_meanwhile(tmp_path):
     from raw_fix_session import RawSession
 
-    port, market_data_port = free_port(), free_port()
-    process = start("--config", config_on_port(tmp_path, port, market_data_port), cwd=tmp_path)
+    process, port, market_data_port, feed_pid = start_with_market_data(tmp_path)
     broker = subscriber = None
     try:
-        lines = wait_for(process, "market data: listening")
-        feed_pid = int(next(line for line in lines if "market-data feed started (pid" in line)
-                       .split("(pid ")[1].split(")")[0])
         os.kill(feed_pid, signal.SIGKILL)
         broker = RawSession(port, sender="BROKER1")  # order entry goes on while market data is down
         broker.logon()
-        broker.send(broker.message("D", (11, "A1"), (21, "1"), (55, "AAPL"), (54, "2"),
-                                   (60, "20261124-12:00:00.000"), (38, 70), (40, "2"), (44, "191.50"),
-                                   (59, "0")).encode())
+        new_order(broker, "A1", "2", 70, "191.50")
         assert broker.receive(timeout=10).get(150) == b"0"
         lines = wait_for(process, "market data: listening")
         assert any("market-data feed exited with status -9; restarting" in line for line in lines)
