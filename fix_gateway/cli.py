@@ -210,6 +210,17 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_signals(received: list[str], parent_pid: int | None) -> None:
+    """SIGTERM (and SIGINT when run alone) ends the command. Run by serve, SIGINT is ignored: Ctrl-C in a
+    terminal reaches every process of the group at once, and serve stops its children itself, in order
+    (the venue first, so that the last commands still reach market data and the audit trail)."""
+    signal.signal(signal.SIGTERM, lambda signum, _frame: received.append("SIGTERM"))
+    if parent_pid:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    else:
+        signal.signal(signal.SIGINT, lambda signum, _frame: received.append("SIGINT"))
+
+
 def _port_unavailable(host: str, port: int) -> str | None:
     """Why nothing could listen on host:port, or None if it can (checked before the child tries)."""
     import socket
@@ -231,8 +242,7 @@ def _market_data(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     sessions = load_sessions(args.sessions or settings.fix.sessions_file, settings)
     received: list[str] = []
-    signal.signal(signal.SIGTERM, lambda signum, _frame: received.append("SIGTERM"))
-    signal.signal(signal.SIGINT, lambda signum, _frame: received.append("SIGINT"))
+    _stop_on_signals(received, args.parent_pid)
     orphaned = (lambda: os.getppid() != args.parent_pid) if args.parent_pid else (lambda: False)
     heap.tune_for_trading()
     return run_market_data(settings, sessions, Path(args.journal or settings.journal.path), work_dir=Path(args.work_dir),
@@ -244,8 +254,7 @@ def _audit(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(args.config)
     received: list[str] = []
-    signal.signal(signal.SIGTERM, lambda signum, _frame: received.append("SIGTERM"))
-    signal.signal(signal.SIGINT, lambda signum, _frame: received.append("SIGINT"))
+    _stop_on_signals(received, args.parent_pid)
     # Started by serve: a serve killed with SIGKILL cannot stop us, so notice that it is gone.
     orphaned = (lambda: os.getppid() != args.parent_pid) if args.parent_pid else (lambda: False)
     return run_audit(settings, Path(args.journal or settings.journal.path), Path(args.message_log or "var/log"),
