@@ -329,6 +329,11 @@ class Gateway(SessionHost):
                 # Protected: it never trades beyond the collar (a resend too, should it turn out to be new).
                 command = dataclasses.replace(command, protection_price=self._collars.protection_price(
                     command.firm, command.symbol, command.side, book.best_bid(), book.best_ask()))
+            elif command.order_type is OrderType.STOP and book is not None and command.stop_price is not None:
+                # A market order once triggered, when the book may have moved anywhere: protected the same
+                # distance from its stop price, the price it is triggered at.
+                command = dataclasses.replace(command, protection_price=self._collars.protection_price(
+                    command.firm, command.symbol, command.side, command.stop_price, command.stop_price))
         elif risk and isinstance(command, ReplaceOrder) and not self._known_resend(command):
             command = self._checked_replace(command)
         self._process(command, request, ctx.comp_id)

@@ -44,7 +44,8 @@ CANCEL_TEXT = {
     CancelReason.KILL_SWITCH: "cancelled by the exchange's kill switch",
     CancelReason.PRICE_PROTECTION: ("market order: rest cancelled at its protection price, as far through the "
                                     "market as the price collar allows (risk price_collar_percent / "
-                                    "price_collar_ticks, else market_order_protection_percent)"),
+                                    "price_collar_ticks, else market_order_protection_percent; for a triggered "
+                                    "stop, from its stop price)"),
     CancelReason.PRICE_BAND: "rest cancelled: it could only trade outside the price band (circuit breaker)",
 }
 

@@ -325,8 +325,9 @@ class MatchingEngine:
         if problem is not None:
             return problem
         if cmd.protection_price is not None:
-            if order_type is not OrderType.MARKET:
-                return OrderRejectReason.OTHER, "only a market order takes a protection price"
+            if order_type is not OrderType.MARKET and order_type is not STOP:
+                return OrderRejectReason.OTHER, ("only a market order, or a stop order (a market order once "
+                                                 "triggered), takes a protection price")
             problem = _check_price("protection price", cmd.protection_price, True, order_type, instrument)
             if problem is not None:
                 return problem
@@ -736,6 +737,9 @@ class MatchingEngine:
         order.leaves_quantity = cmd.quantity - order.cum_quantity
         order.quantity = cmd.quantity
         order.price = new_price
+        if order.protection_price is not None and new_stop != order.stop_price:
+            # A stop's protection was set from its stop price: it moves with it, never below one tick.
+            order.protection_price = max(order.protection_price + new_stop - order.stop_price, instrument.tick_size)
         order.stop_price = new_stop
         self._events.append(OrderReplaced(
             self._sequence(), self._now, order.order_id, order.session, order.firm, order.client_order_id,

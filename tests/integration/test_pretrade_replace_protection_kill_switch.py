@@ -82,6 +82,28 @@ def test_a_market_order_stops_at_its_protection_price_and_the_rest_is_cancelled_
         assert venue.gateway.engine.book("AAPL").best_ask() == 1_900_600  # the level beyond it is untouched
 
 
+def test_a_triggered_stop_is_protected_from_its_stop_price_and_the_rest_cancelled_with_a_text(make_venue):
+    venue = make_venue(config_with(firms="{FIRM_A: {price_collar_ticks: 5}}"))
+    maker = venue.client("BROKER2", "FIX.4.4")
+    stopper = venue.client("BROKER1", "FIX.4.4")
+    taker = venue.client("BROKER4", "FIX.5.0SP2")
+    stopper.new_order("STOP", "1", 30, ord_type="3", stop="190.00")  # protected at 190.00 + 5 ticks = 190.05
+    assert stopper.next("8")["150"] == "0"
+    for n, price in enumerate(("190.00", "190.03", "190.10")):
+        maker.new_order(f"ASK{n}", "2", 10, price)
+        maker.next("8")
+    taker.new_order("LIFT", "1", 10, "190.00")  # the trade at 190.00 triggers the stop
+    reports = [stopper.next("8") for _ in range(2)]
+    while not stopper.nothing_more(0.3):
+        reports.append(stopper.next("8"))
+    fills = [(r["31"], r["32"]) for r in reports if r["150"] == "F"]
+    assert fills == [("190.03", "10")]
+    cancelled = [r for r in reports if r["150"] == "4"]
+    assert len(cancelled) == 1 and cancelled[0]["151"] == "0" and "from its stop price" in cancelled[0]["58"]
+    with venue.gateway.lock:
+        assert venue.gateway.engine.book("AAPL").best_ask() == 1_901_000  # the level beyond it is untouched
+
+
 def test_a_market_order_of_a_firm_without_a_collar_is_protected_five_percent_from_the_best_bid(make_venue):
     venue = make_venue()
     maker = venue.client("BROKER2", "FIX.4.4")

@@ -220,10 +220,32 @@ def test_a_market_order_never_trades_beyond_its_protection_price(venue):
     assert one(events, OrderCancelled).reason is CancelReason.PRICE_PROTECTION
 
 
-def test_a_protection_price_is_refused_on_anything_but_a_market_order(venue):
+def test_a_protection_price_is_refused_on_anything_but_a_market_or_stop_order(venue):
     events = venue.do(SubmitOrder("S1", "FIRM_A", "LMT", "AAPL", Side.BUY, OrderType.LIMIT, 20, px(100.00),
                                   protection_price=px(100.50)))
-    assert "only a market order takes a protection price" in one(events, OrderRejected).text
+    assert "only a market order, or a stop order" in one(events, OrderRejected).text
+
+
+def test_a_triggered_stop_never_trades_beyond_its_protection_price(venue):
+    venue.do(SubmitOrder("S1", "FIRM_A", "STOP", "AAPL", Side.BUY, OrderType.STOP, 30, stop_price=px(100.00),
+                         protection_price=px(100.50)))
+    for price in (100.00, 100.25, 101.00):
+        venue.sell(10, price, session="S2", firm="FIRM_B")
+    events = venue.buy(10, 100.00, session="S3", firm="FIRM_C")  # trades at 100.00: the stop triggers
+    trigger = one(events, OrderAccepted).order_id
+    assert [t.price for t in of(events, TradeExecuted) if t.buy_order_id != trigger] == [px(100.25)]
+    cancelled = one(events, OrderCancelled)  # 101.00 is beyond 100.50: the stop's other 20 never trade there
+    assert cancelled.reason is CancelReason.PRICE_PROTECTION and cancelled.cancelled_quantity == 20
+
+
+def test_a_stops_protection_moves_with_its_stop_price_on_a_replace(venue):
+    from matching import ReplaceOrder
+
+    accepted = one(venue.do(SubmitOrder("S1", "FIRM_A", "STOP", "AAPL", Side.SELL, OrderType.STOP, 10,
+                                        stop_price=px(99.00), protection_price=px(98.50))), OrderAccepted)
+    venue.do(ReplaceOrder("S1", "FIRM_A", "R1", 10, order_id=accepted.order_id, stop_price=px(98.00)))
+    order = venue.engine.open_orders("S1")[0]
+    assert (order.stop_price, order.protection_price) == (px(98.00), px(97.50))
 
 
 def test_a_band_that_moves_away_from_the_book_clears_the_limit_state_without_an_order(venue):
