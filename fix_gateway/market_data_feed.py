@@ -43,7 +43,7 @@ from marketdata import DropSession, MarketDataHub
 from marketdata import EndTradingDay as MarketDataDayEnded
 from matching import EndTradingDay, HaltTrading, PriceBandChanged, ResumeTrading, TradingStatusChanged
 from reporting.command_journal import INPUT_CODEC, CommandApplied, OperatorActed, VenueStarted, commands_file_in
-from reporting.journal import JournalTail, last_journal_seq
+from reporting.journal import JournalCorruptError, JournalTail, last_journal_seq
 from risk.throttle import ThrottleVerdict
 
 log = logging.getLogger("fixex.marketdata")
@@ -266,6 +266,10 @@ def run_market_data(settings: Settings, sessions: SessionsFile, journal_director
     feed = MarketDataFeed(settings, sessions, work_dir=work_dir, journal_directory=journal_directory)
     try:
         feed.start()
+    except JournalCorruptError as error:  # serve restarts us with growing pauses; the operator reads why
+        log.critical("market data cannot start: the input journal %s does not verify at line %d: %s",
+                     error.path, error.line_number, error.problem)
+        return 1
     except fix.RuntimeError as error:  # e.g. the port is taken
         log.error("cannot start the market-data acceptor on %s:%d (config market_data.port): %s",
                   settings.fix.host, settings.market_data.port, error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from pathlib import Path
 
 from fix_client import FixClient
 from test_market_data import RebuiltBook, trade_randomly, wait_for_book
@@ -53,3 +54,23 @@ def test_the_feed_reports_its_state_in_the_journal_directory_for_the_venues_metr
     assert status["port"] == venue.market_data_port and status["error"] is None
     gauges = venue.gateway.metric_gauges()
     assert "MDCLIENT1" in gauges["market_data_unread"] and gauges["queues"]["market_data_journal"] == 0
+
+
+def test_a_feed_whose_journal_does_not_verify_exits_1_saying_where(tmp_path, caplog):
+    import logging
+
+    from config import load_settings
+    from fix_gateway.market_data_feed import run_market_data
+    from fix_gateway.sessions import load_sessions
+    from reporting.command_journal import COMMANDS_FILE_NAME
+
+    repo = Path(__file__).resolve().parents[2]
+    settings = load_settings(repo / "config" / "exchange.yaml")
+    journal = tmp_path / "journal"
+    journal.mkdir()
+    (journal / COMMANDS_FILE_NAME).write_text('{"not": "a journal line"}\n')
+    with caplog.at_level(logging.CRITICAL, logger="fixex.marketdata"):
+        status = run_market_data(settings, load_sessions(repo / "sessions.cfg", settings), journal,
+                                 work_dir=tmp_path, stop_requested=lambda: True)
+    assert status == 1
+    assert f"the input journal {journal / COMMANDS_FILE_NAME} does not verify at line 1" in caplog.text
