@@ -76,13 +76,18 @@ class SessionHost(fix.Application):
         self._begin_strings: dict[str, str] = {}
         self._session_ids: dict[str, fix.SessionID] = {}
         self._dictionaries: dict[str, tuple] = {}  # per session, for messages with repeating groups
-        for definition in definitions:
+        # Every session of the file, not only this host's: either process refuses a bad file the same way,
+        # and serve (the order path) does so before anything starts.
+        for definition in sessions_file.sessions:
             session = settings.session(definition.target_comp_id)
             version = VERSIONS[definition.version]
             if session.password_hash and not version.logon_credentials:
                 raise SessionsFileError(sessions_file.path, f"[SESSION] at line {definition.line}",
                                         f"{session.comp_id} has a password but {version.name}'s Logon has no "
                                         f"Username/Password fields; use FIX.4.4 or FIXT.1.1")
+        for definition in definitions:
+            session = settings.session(definition.target_comp_id)
+            version = VERSIONS[definition.version]
             self._contexts[session.comp_id] = SessionContext(
                 session.comp_id, session.firm_id, version, self_trade_prevention_of(settings, session.firm_id))
             self._roles[session.comp_id] = session.role

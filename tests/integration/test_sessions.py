@@ -91,6 +91,24 @@ def test_a_password_on_a_fix_42_session_stops_start_up_with_a_reason(tmp_path):
         Gateway(settings, load_sessions(REPO / "sessions.cfg", settings), work_dir=tmp_path)
 
 
+def test_a_password_on_a_fix_42_market_data_session_stops_the_order_path_from_starting_too(tmp_path):
+    import pytest
+    from config import load_settings
+    from fix_gateway.gateway import Gateway
+    from fix_gateway.sessions import SessionsFileError, load_sessions
+    sessions = tmp_path / "sessions.cfg"  # MDCLIENT1 on FIX 4.2: served by the market-data process
+    sessions.write_text((REPO / "sessions.cfg").read_text().replace(
+        "BeginString=FIX.4.4\nTargetCompID=MDCLIENT1\nDataDictionary=FIX44.xml",
+        "BeginString=FIX.4.2\nTargetCompID=MDCLIENT1\nDataDictionary=FIX42.xml"))
+    config = tmp_path / "exchange.yaml"
+    config.write_text((REPO / "config" / "exchange.yaml").read_text().replace(
+        "MDCLIENT1: {role: market_data, cancel_on_disconnect: false}",
+        f'MDCLIENT1: {{role: market_data, password_hash: "{hash_password("x")}"}}'))
+    settings = load_settings(config)
+    with pytest.raises(SessionsFileError, match="MDCLIENT1 has a password but FIX.4.2's Logon"):
+        Gateway(settings, load_sessions(sessions, settings), work_dir=tmp_path)
+
+
 def test_an_unsupported_message_type_gets_a_business_message_reject(venue):
     client = venue.client("BROKER1", "FIX.4.4")
     client.send("AB", [(11, "ML1"), (555, 0), (54, "1"), (60, "20261122-10:00:00.000"), (40, "2")])
