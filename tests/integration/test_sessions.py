@@ -77,36 +77,37 @@ def test_a_password_protected_session_logs_on_with_the_right_password_only(make_
     assert accepted.logged_on
 
 
-def test_a_password_on_a_fix_42_session_stops_start_up_with_a_reason(tmp_path):
-    import pytest
+def start_up_refusal(tmp_path, config_text: str, sessions_path=REPO / "sessions.cfg") -> str:
+    """Why the order path refuses to be built from this config and sessions file."""
     from config import load_settings
     from fix_gateway.gateway import Gateway
     from fix_gateway.sessions import SessionsFileError, load_sessions
     config = tmp_path / "exchange.yaml"
-    config.write_text((REPO / "config" / "exchange.yaml").read_text().replace(
+    config.write_text(config_text)
+    settings = load_settings(config)
+    try:
+        Gateway(settings, load_sessions(sessions_path, settings), work_dir=tmp_path).close_journal()
+    except SessionsFileError as error:
+        return str(error)
+    raise AssertionError("the gateway started")
+
+
+def test_a_password_on_a_fix_42_session_stops_start_up_with_a_reason(tmp_path):
+    reason = start_up_refusal(tmp_path, (REPO / "config" / "exchange.yaml").read_text().replace(
         "BROKER3: {role: order_entry, cancel_on_disconnect: true}",
         f'BROKER3: {{role: order_entry, password_hash: "{hash_password("x")}"}}'))
-    settings = load_settings(config)
-    with pytest.raises(SessionsFileError, match="FIX.4.2's Logon has no Username/Password"):
-        Gateway(settings, load_sessions(REPO / "sessions.cfg", settings), work_dir=tmp_path)
+    assert "FIX.4.2's Logon has no Username/Password" in reason
 
 
 def test_a_password_on_a_fix_42_market_data_session_stops_the_order_path_from_starting_too(tmp_path):
-    import pytest
-    from config import load_settings
-    from fix_gateway.gateway import Gateway
-    from fix_gateway.sessions import SessionsFileError, load_sessions
     sessions = tmp_path / "sessions.cfg"  # MDCLIENT1 on FIX 4.2: served by the market-data process
     sessions.write_text((REPO / "sessions.cfg").read_text().replace(
         "BeginString=FIX.4.4\nTargetCompID=MDCLIENT1\nDataDictionary=FIX44.xml",
         "BeginString=FIX.4.2\nTargetCompID=MDCLIENT1\nDataDictionary=FIX42.xml"))
-    config = tmp_path / "exchange.yaml"
-    config.write_text((REPO / "config" / "exchange.yaml").read_text().replace(
+    reason = start_up_refusal(tmp_path, (REPO / "config" / "exchange.yaml").read_text().replace(
         "MDCLIENT1: {role: market_data, cancel_on_disconnect: false}",
-        f'MDCLIENT1: {{role: market_data, password_hash: "{hash_password("x")}"}}'))
-    settings = load_settings(config)
-    with pytest.raises(SessionsFileError, match="MDCLIENT1 has a password but FIX.4.2's Logon"):
-        Gateway(settings, load_sessions(sessions, settings), work_dir=tmp_path)
+        f'MDCLIENT1: {{role: market_data, password_hash: "{hash_password("x")}"}}'), sessions)
+    assert "MDCLIENT1 has a password but FIX.4.2's Logon" in reason
 
 
 def test_an_unsupported_message_type_gets_a_business_message_reject(venue):
