@@ -89,6 +89,7 @@ class MarketDataFeed(SessionHost):
         self._follower: threading.Thread | None = None
         self.failure: str | None = None  # why the journal could not be followed: the process exits
         self.status_path = self.journal_directory / STATUS_FILE_NAME
+        self._status_lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -194,10 +195,11 @@ class MarketDataFeed(SessionHost):
 
     def _write_status(self) -> None:
         try:
-            self.status_path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.status_path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(self.status(), sort_keys=True))
-            temporary.replace(self.status_path)
+            with self._status_lock:  # one temporary file: two writers at once would leave half a document
+                self.status_path.parent.mkdir(parents=True, exist_ok=True)
+                temporary = self.status_path.with_suffix(".tmp")
+                temporary.write_text(json.dumps(self.status(), sort_keys=True))
+                temporary.replace(self.status_path)
         except OSError as error:  # the feed goes on; only the operator's view of it is stale
             log.warning("market data status not written to %s: %s", self.status_path, error)
 

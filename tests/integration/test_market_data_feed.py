@@ -47,13 +47,14 @@ def test_the_feed_reports_its_state_in_the_journal_directory_for_the_venues_metr
     subscriber = venue.client("MDCLIENT1", "FIX.4.4")
     subscriber.subscribe("book", ["IBM"], "01")
     subscriber.next("W")
-    feed = venue.feed
-    feed._write_status()
-    status = json.loads(feed.status_path.read_text())
+    deadline = time.monotonic() + 5  # the feed writes its status every second
+    while "MDCLIENT1" not in (gauges := venue.gateway.metric_gauges())["market_data_unread"]:
+        assert time.monotonic() < deadline, "the feed's status never reached the venue's metrics"
+        time.sleep(0.05)
+    assert gauges["queues"]["market_data_journal"] == 0
+    status = json.loads(venue.feed.status_path.read_text())
     assert status["subscriptions"] == 1 and status["sessions"]["MDCLIENT1"]["logged_on"] is True
     assert status["port"] == venue.market_data_port and status["error"] is None
-    gauges = venue.gateway.metric_gauges()
-    assert "MDCLIENT1" in gauges["market_data_unread"] and gauges["queues"]["market_data_journal"] == 0
 
 
 def test_a_feed_whose_journal_does_not_verify_exits_1_saying_where(tmp_path, caplog):
