@@ -210,15 +210,18 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_on_signals(received: list[str], parent_pid: int | None) -> None:
-    """SIGTERM (and SIGINT when run alone) ends the command. Run by serve, SIGINT is ignored: Ctrl-C in a
-    terminal reaches every process of the group at once, and serve stops its children itself, in order
-    (the venue first, so that the last commands still reach market data and the audit trail)."""
+def _stop_requested(parent_pid: int | None):
+    """When a child of serve (or a command run alone) should finish: after SIGTERM, after SIGINT when run
+    alone, or once serve is gone (a serve killed with SIGKILL cannot stop it). Run by serve, SIGINT is
+    ignored: Ctrl-C in a terminal reaches every process of the group at once, and serve stops its children
+    itself, in order (the venue first, so that the last commands still reach market data and the audit trail)."""
+    received: list[str] = []
     signal.signal(signal.SIGTERM, lambda signum, _frame: received.append("SIGTERM"))
     if parent_pid:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    else:
-        signal.signal(signal.SIGINT, lambda signum, _frame: received.append("SIGINT"))
+        return lambda: bool(received) or os.getppid() != parent_pid
+    signal.signal(signal.SIGINT, lambda signum, _frame: received.append("SIGINT"))
+    return lambda: bool(received)
 
 
 def _port_unavailable(host: str, port: int) -> str | None:
@@ -241,24 +244,18 @@ def _market_data(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(args.config)
     sessions = load_sessions(args.sessions or settings.fix.sessions_file, settings)
-    received: list[str] = []
-    _stop_on_signals(received, args.parent_pid)
-    orphaned = (lambda: os.getppid() != args.parent_pid) if args.parent_pid else (lambda: False)
+    stop_requested = _stop_requested(args.parent_pid)
     heap.tune_for_trading()
     return run_market_data(settings, sessions, Path(args.journal or settings.journal.path), work_dir=Path(args.work_dir),
-                           stop_requested=lambda: bool(received) or orphaned())
+                           stop_requested=stop_requested)
 
 
 def _audit(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(args.config)
-    received: list[str] = []
-    _stop_on_signals(received, args.parent_pid)
-    # Started by serve: a serve killed with SIGKILL cannot stop us, so notice that it is gone.
-    orphaned = (lambda: os.getppid() != args.parent_pid) if args.parent_pid else (lambda: False)
     return run_audit(settings, Path(args.journal or settings.journal.path), Path(args.message_log or "var/log"),
-                     database_url=args.database, once=args.once, stop_requested=lambda: bool(received) or orphaned())
+                     database_url=args.database, once=args.once, stop_requested=_stop_requested(args.parent_pid))
 
 
 def _admin(args: argparse.Namespace) -> int:
