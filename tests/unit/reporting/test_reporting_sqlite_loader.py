@@ -191,7 +191,9 @@ def test_a_database_that_is_down_then_up_is_caught_up(tmp_path: Path) -> None:
         assert (loader.backlog, loader.failed) == (8, False)
         db_dir.mkdir()
         deadline = time.monotonic() + 10
-        while loader.loaded_seq < 8 and time.monotonic() < deadline:
+        # The loader thread sets loaded_seq before backlog and last_error: wait for all three.
+        while (loader.loaded_seq, loader.backlog, loader.last_error) != (8, 0, None) and \
+                time.monotonic() < deadline:
             time.sleep(0.01)
         assert (loader.loaded_seq, loader.backlog, loader.last_error) == (8, 0, None)
     finally:
