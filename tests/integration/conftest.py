@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,14 @@ class Venue:
         return client.start(expect_logon=kw.get("password", "") != "wrong")
 
     def stop(self) -> None:
-        for client in self.clients:
-            client.stop()
+        # A QuickFIX initiator notices its stop only when its poll times out (up to a second), and the
+        # binding lets go of the GIL meanwhile: the clients stop side by side. The venue stops after them,
+        # so no socket of theirs is still being torn down while its shutdown guard connects.
+        stopping = [threading.Thread(target=client.stop, name=f"stop {client.comp_id}") for client in self.clients]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         if self.feed is not None:
             self.feed.stop()
         self.gateway.stop()
