@@ -620,6 +620,7 @@ class Gateway(SessionHost):
     def _publish(self, event: Event, request: dict[str, str] | None, requester: str | None) -> None:
         owner = event.reply_session if isinstance(event, OrderStatusReported) else getattr(event, "session", None)
         ctx = self._contexts.get(owner) if owner is not None else None
+        body = None
         if ctx is not None:
             body = self._outbound.render(event, ctx.version, request if owner == requester else None)
             if body is not None:
@@ -629,10 +630,13 @@ class Gateway(SessionHost):
             # p50 342 vs 305 us) because its Python work contends for the GIL with this path.
             for comp_id, firms in self._drop_copies:
                 if firms is None or event.firm in firms:
-                    body = self._outbound.render(event, self._contexts[comp_id].version,
-                                                 request if event.session == requester else None)
-                    if body is not None:
-                        self._send(comp_id, body)
+                    version = self._contexts[comp_id].version
+                    # The copy is the owner's report, so a copy in the owner's version is that very body.
+                    copy = (body if ctx is not None and version == ctx.version and owner == event.session
+                            else self._outbound.render(event, version, request if event.session == requester
+                                                       else None))
+                    if copy is not None:
+                        self._send(comp_id, copy)
 
     def _throttled(self, comp_id: str, ctx: SessionContext, f: dict[str, str], msg_type: str,
                    verdict: ThrottleVerdict) -> None:

@@ -42,11 +42,14 @@ def test_the_drop_copy_session_receives_every_execution_report_of_every_firm(ven
     buyer = venue.client("BROKER1", "FIX.4.4")
     seller = venue.client("BROKER4", "FIX.5.0SP2")
     buyer.new_order("B1", "1", 10, "190.00")
-    buyer.next("8")
+    buyer_ack = buyer.next("8")
     seller.new_order("S1", "2", 10, "190.00")
-    seller.reports(2)
+    seller_reports = seller.reports(2)
     copies = drop.reports(4)
     assert [(c["11"], c["150"]) for c in copies] == [("B1", "0"), ("S1", "0"), ("S1", "F"), ("B1", "F")]
+    owners = [buyer_ack, *seller_reports, buyer.next("8")]
+    report_fields = ("17", "37", "39", "54", "14", "151", "6", "60")
+    assert [[c.get(t) for t in report_fields] for c in copies] == [[o.get(t) for t in report_fields] for o in owners]
 
 
 def test_a_drop_copy_limited_to_some_firms_sees_only_theirs(make_venue):
