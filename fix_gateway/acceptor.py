@@ -1,8 +1,8 @@
 """A QuickFIX acceptor for some of sessions.cfg's sessions: what every listening process shares.
 
-The venue runs two: the order path (`fix_gateway.gateway`, order-entry and drop-copy
-sessions on fix.port) and the market-data feed (`fix_gateway.market_data_feed`, the
-market-data sessions on market_data.port, in a process of its own). Both check logons,
+The venue runs two: the order path (`fix_gateway.gateway`, order-entry sessions on
+fix.port) and the market-data feed (`fix_gateway.market_data_feed`, the market-data and
+drop-copy sessions on market_data.port, in a process of its own). Both check logons,
 throttle each session, frame and send messages the same way, and stop the same way;
 that is this class.
 """
@@ -51,13 +51,14 @@ def throttle_limits(settings: Settings, firm: str) -> ThrottleLimits:
 
 
 def order_path_sessions(sessions: SessionsFile, settings: Settings) -> tuple[SessionDefinition, ...]:
-    """The sessions on fix.port: order entry and drop copy."""
-    return tuple(d for d in sessions.sessions if settings.session(d.target_comp_id).role != "market_data")
+    """The sessions on fix.port: order entry."""
+    return tuple(d for d in sessions.sessions if settings.session(d.target_comp_id).role == "order_entry")
 
 
-def market_data_sessions(sessions: SessionsFile, settings: Settings) -> tuple[SessionDefinition, ...]:
-    """The sessions on market_data.port, served by the market-data feed's process."""
-    return tuple(d for d in sessions.sessions if settings.session(d.target_comp_id).role == "market_data")
+def journal_fed_sessions(sessions: SessionsFile, settings: Settings) -> tuple[SessionDefinition, ...]:
+    """The sessions on market_data.port, served from the input journal by the feed's process: market data
+    and drop copy."""
+    return tuple(d for d in sessions.sessions if settings.session(d.target_comp_id).role != "order_entry")
 
 
 class SessionHost(fix.Application):

@@ -59,10 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     audit.set_defaults(run=_audit)
 
     market_data = commands.add_parser(
-        "market-data", help="serve the market-data sessions from the input journal (fixex serve runs it)",
-        description="Listen on market_data.port for the market-data sessions and publish the books, trades and "
-                    "statistics of every command in the venue's input journal as it grows. `fixex serve` runs this "
-                    "for you, in its own process.")
+        "market-data", help="serve the market-data and drop-copy sessions from the input journal (fixex serve runs it)",
+        description="Listen on market_data.port for the market-data and drop-copy sessions; publish the books, "
+                    "trades and statistics, and copy the execution reports, of every command in the venue's input "
+                    "journal as it grows. `fixex serve` runs this for you, in its own process.")
     market_data.add_argument("--config", default=str(DEFAULT_CONFIG_PATH),
                              help="YAML settings file (default: %(default)s)")
     market_data.add_argument("--sessions", help="QuickFIX sessions file (default: fix.sessions_file from the config)")
@@ -142,7 +142,7 @@ def _serve(args: argparse.Namespace) -> int:
                audit_child(args.config, gateway.journal_directory.resolve(), gateway.message_log_directory,
                            args.log_level))
     feed = None
-    if not args.no_audit and any(s.role == "market_data" for s in settings.sessions):
+    if not args.no_audit and any(s.role != "order_entry" for s in settings.sessions):
         feed = market_data_child(args.config, args.sessions, gateway.journal_directory.resolve(), Path.cwd(),
                                  args.log_level)
         problem = _port_unavailable(settings.fix.host, settings.market_data.port)

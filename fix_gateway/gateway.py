@@ -47,8 +47,8 @@ from fix_gateway.versions import (
 from marketdata import DropSession, MarketDataHub, RefuseRequest, RequestRejectReason
 from marketdata import EndTradingDay as MarketDataDayEnded
 from matching import (
-    Command, CancelReason, EndTradingDay, Event, AdvanceClock, MassCancel, MatchingEngine, OrderAccepted, OrderCancelled,
-    OrderExpired, OrderFilled, OrderRejected, OrderReplaced, OrderRestated, OrderStatusReported, OrderTriggered,
+    Command, CancelReason, EndTradingDay, Event, AdvanceClock, MassCancel, MatchingEngine, OrderAccepted,
+    OrderRejected, OrderStatusReported,
     OrderRejectReason, RejectOrder, SubmitOrder, TimeInForce,
 )
 from matching import CancelRejectReason, OrderType, RejectCancel, ReplaceOrder, ReplyTo
@@ -67,9 +67,6 @@ from risk.throttle import ThrottleVerdict
 log = logging.getLogger("fixex.gateway")
 
 ORDER_MESSAGES = ("D", "F", "G", "H", "q")
-# Events that are copied to drop-copy sessions: the life of an order, not replies to requests.
-DROP_COPY_EVENTS = (OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, OrderReplaced, OrderRestated,
-                    OrderExpired, OrderTriggered)
 STATUS_EVENTS = frozenset({TradingStatusChanged, PriceBandChanged})  # to market data as SecurityStatus (f)
 NOTED_EVENTS = STATUS_EVENTS | {OrderAccepted, OrderRejected, TradeExecuted}  # counted or forwarded
 HALTING = (TradingStatusReason.OPERATOR_HALT, TradingStatusReason.LIMIT_STATE_TIMEOUT)
@@ -79,7 +76,7 @@ JOURNAL_CLOSED = "the venue is stopping"
 
 
 class Gateway(SessionHost):
-    """The order path: order-entry and drop-copy sessions on fix.port (market-data sessions have their own
+    """The order path: order-entry sessions on fix.port (market-data and drop-copy sessions have their own
     process and port: fix_gateway.market_data_feed)."""
 
     def __init__(self, settings: Settings, sessions: SessionsFile, *, clock: Callable[[], int] = time.time_ns,
@@ -123,12 +120,6 @@ class Gateway(SessionHost):
         # Order-entry sessions configured with market_data: true subscribe here, on their own connection;
         # without one, the order path hands the publisher nothing.
         self._subscribers_here = tuple(c for c in self._contexts if settings.session(c).may_subscribe)
-        self._drop_copies: list[tuple[str, frozenset[str] | None]] = []
-        for comp_id, role in self._roles.items():
-            if role == "drop_copy":
-                session = settings.session(comp_id)
-                firms = frozenset(session.drop_copy_firms) if session.drop_copy_firms else None
-                self._drop_copies.append((comp_id, firms))
         self._handlers: dict[str, Callable[[dict[str, str], SessionContext], None]] = {
             "D": lambda f, ctx: self._apply(self._inbound.new_order(f, ctx), f, ctx),
             "F": lambda f, ctx: self._apply(self._inbound.cancel(f, ctx), f, ctx),
@@ -269,11 +260,6 @@ class Gateway(SessionHost):
             self._throttled(comp_id, ctx, f, msg_type, verdict)
             return
         if msg_type == "x":  # reference data: any order-entry or market-data session may ask
-            if self._roles[comp_id] == "drop_copy":
-                self._send(comp_id, business_reject(
-                    ctx.version, f.get("34"), msg_type, NOT_AUTHORIZED,
-                    f"session {comp_id} is drop copy only and may not send {msg_type}", None))
-                return
             self.publisher.request(ListSecurities(comp_id, f.get("320", ""), f.get("559", ""), f.get("55")))
             return
         if msg_type == "e":
@@ -619,24 +605,12 @@ class Gateway(SessionHost):
 
     def _publish(self, event: Event, request: dict[str, str] | None, requester: str | None) -> None:
         owner = event.reply_session if isinstance(event, OrderStatusReported) else getattr(event, "session", None)
+        # Drop copies are not sent from here: the feed's process sends them from the journal (market_data_feed).
         ctx = self._contexts.get(owner) if owner is not None else None
-        body = None
         if ctx is not None:
             body = self._outbound.render(event, ctx.version, request if owner == requester else None)
             if body is not None:
                 self._send(owner, body)
-        if self._drop_copies and isinstance(event, DROP_COPY_EVENTS):
-            # Inline on purpose: a drop-copy thread was measured slower (4.0k vs 5.2k orders/s,
-            # p50 342 vs 305 us) because its Python work contends for the GIL with this path.
-            for comp_id, firms in self._drop_copies:
-                if firms is None or event.firm in firms:
-                    version = self._contexts[comp_id].version
-                    # The copy is the owner's report, so a copy in the owner's version is that very body.
-                    copy = (body if ctx is not None and version == ctx.version and owner == event.session
-                            else self._outbound.render(event, version, request if event.session == requester
-                                                       else None))
-                    if copy is not None:
-                        self._send(comp_id, copy)
 
     def _throttled(self, comp_id: str, ctx: SessionContext, f: dict[str, str], msg_type: str,
                    verdict: ThrottleVerdict) -> None:

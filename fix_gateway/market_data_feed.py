@@ -1,4 +1,4 @@
-"""The market-data feed: market-data sessions on their own port, served from the input journal.
+"""The market-data feed: market-data and drop-copy sessions on their own port, served from the input journal.
 
 `fixex serve` runs it as a child process (`fixex market-data`). It follows the input
 journal the order path writes anyway (reporting.command_journal), replays each command
@@ -13,6 +13,15 @@ command is journaled before any ExecutionReport of it leaves. The feed looks for
 entries every market_data.batch_milliseconds. It writes what it is doing to
 `<journal>/market-data-status.json` every second (the venue's metrics and
 `fixex admin status` read it).
+
+Drop-copy sessions are served here too, for the same reason: a copy of every
+ExecutionReport costs the order path a second send into QuickFIX (about ten system
+calls) per report. The replay gives the very events the owners were sent, ExecIDs
+included, so a copy is the owner's report rendered in the drop-copy session's version.
+Which journal entries have been copied is kept in `<journal>/drop-copies-sent.json`,
+written after each batch, so a restarted feed does not send them again; copies of
+entries after that mark but before the restart may have gone out just before a crash,
+so they go out again with PossResend (97=Y), and the receiver drops any ExecID it has.
 """
 
 from __future__ import annotations
@@ -29,17 +38,17 @@ import quickfix as fix
 
 from config import Settings
 from fix_gateway import heap
-from fix_gateway.acceptor import SessionHost, market_data_sessions
+from fix_gateway.acceptor import SessionHost, journal_fed_sessions
 from fix_gateway.inbound import SessionContext, parse
 from fix_gateway.market_data import (
     ListSecurities, MarketDataPublisher, MarketDataRenderer, StatusChanged, SubscribeStatus, VenueStatusChanged,
     translate_request,
 )
-from fix_gateway.outbound import Outbound, business_reject
+from fix_gateway.outbound import DROP_COPY_EVENTS, Outbound, business_reject
 from fix_gateway.sessions import SessionsFile
 from fix_gateway.venue import build_engine
 from fix_gateway.versions import NOT_AUTHORIZED, OTHER_BUSINESS_REASON, UNKNOWN_SECURITY
-from marketdata import DropSession, MarketDataHub
+from marketdata import DropSession, MarketDataHub, RefuseRequest, RequestRejectReason
 from marketdata import EndTradingDay as MarketDataDayEnded
 from matching import EndTradingDay, HaltTrading, PriceBandChanged, ResumeTrading, TradingStatusChanged
 from reporting.command_journal import INPUT_CODEC, CommandApplied, OperatorActed, VenueStarted, commands_file_in
@@ -49,6 +58,8 @@ from risk.throttle import ThrottleVerdict
 log = logging.getLogger("fixex.marketdata")
 
 STATUS_FILE_NAME = "market-data-status.json"
+DROP_COPY_MARK_FILE_NAME = "drop-copies-sent.json"
+POSS_RESEND = "97=Y\x01"
 STATUS_INTERVAL_S = 1.0
 ORDER_MESSAGES = ("D", "F", "G", "H", "q")
 STATUS_EVENTS = (TradingStatusChanged, PriceBandChanged)  # to subscribers as SecurityStatus (f)
@@ -56,18 +67,19 @@ GUARD_COMP_ID = "FIXEX-STOP-GUARD-MD"
 
 
 class MarketDataFeed(SessionHost):
-    """Market-data sessions on market_data.port, fed by replaying the input journal."""
+    """Market-data and drop-copy sessions on market_data.port, fed by replaying the input journal."""
 
     def __init__(self, settings: Settings, sessions: SessionsFile, *, work_dir: str | Path = ".",
                  journal_directory: str | Path | None = None, clock: Callable[[], int] = time.time_ns) -> None:
-        super().__init__(settings, sessions, market_data_sessions(sessions, settings), port=settings.market_data.port,
+        super().__init__(settings, sessions, journal_fed_sessions(sessions, settings), port=settings.market_data.port,
                          work_dir=work_dir, settings_name="market-data.cfg", guard_comp_id=GUARD_COMP_ID)
         self._clock = clock
         self.journal_directory = Path(journal_directory) if journal_directory is not None else \
             self._work_dir / settings.journal.path
         instruments = {i.symbol: i for i in settings.instruments}
+        self._outbound = Outbound(instruments)
         self.publisher = MarketDataPublisher(
-            MarketDataHub(instruments), MarketDataRenderer(instruments, Outbound(instruments)),
+            MarketDataHub(instruments), MarketDataRenderer(instruments, self._outbound),
             self._send_with_groups,
             lambda comp_id: self._contexts[comp_id].version if comp_id in self._contexts else None,
             send_admin=self._send, log_out=self._log_out_session,
@@ -90,6 +102,18 @@ class MarketDataFeed(SessionHost):
         self.failure: str | None = None  # why the journal could not be followed: the process exits
         self.status_path = self.journal_directory / STATUS_FILE_NAME
         self._status_lock = threading.Lock()
+        self._subscribers = tuple(c for c, role in self._roles.items() if role == "market_data")
+        self._drop_copies: list[tuple[str, frozenset[str] | None]] = []
+        for comp_id, role in self._roles.items():
+            if role == "drop_copy":
+                firms = settings.session(comp_id).drop_copy_firms
+                self._drop_copies.append((comp_id, frozenset(firms) if firms else None))
+        self._copy_mark_path = self.journal_directory / DROP_COPY_MARK_FILE_NAME
+        self.copied_through = self._read_copy_mark()  # per drop-copy session: journal_seq copied through
+        # Entries up to here were journaled before this process started: a copy of one the mark does
+        # not cover may have gone out from the process before, just before it died.
+        self._journaled_before_start = last_journal_seq(self._inputs.path)
+        self._unsent_copies: list[tuple[str, str]] = []  # copied while replaying at start, before listening
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -103,6 +127,11 @@ class MarketDataFeed(SessionHost):
         # The 5.0 SP2 dictionary takes about a second to load: do it before the first subscriber asks.
         self.publisher.start(warm_up=lambda: [self._dictionaries_of(comp_id) for comp_id in self._contexts])
         self.start_acceptor()
+        with self.lock:
+            for comp_id, body in self._unsent_copies:  # stored by QuickFIX for sessions not logged on yet
+                self._send(comp_id, body)
+            self._unsent_copies.clear()
+            self._mark_copied()
         self._follower = threading.Thread(target=self._follow, name="fixex-marketdata-journal", daemon=True)
         self._follower.start()
         log.info("market data: listening on %s:%d for %s%s", self.settings.fix.host, self._port,
@@ -126,8 +155,10 @@ class MarketDataFeed(SessionHost):
         with self.lock:
             entries = self._inputs.read_new(limit=limit)
             for entry in entries:
-                self._replay(entry.record)
+                self._replay(entry.record, entry.journal_seq)
                 self.replayed_seq = entry.journal_seq
+            if entries and self.listening:
+                self._mark_copied()
         return len(entries)
 
     def _follow(self) -> None:
@@ -145,8 +176,9 @@ class MarketDataFeed(SessionHost):
                 self._write_status()
                 next_status = time.monotonic() + STATUS_INTERVAL_S
 
-    def _replay(self, item) -> None:
-        """One input entry: the venue's command through our engine, its events to the publisher."""
+    def _replay(self, item, journal_seq: int) -> None:
+        """One input entry: the venue's command through our engine, its events to the publisher and
+        the drop copies."""
         if isinstance(item, VenueStarted):
             if not self._engine_started:
                 self._engine = build_engine(self.settings, lambda: self._command_time,
@@ -159,18 +191,65 @@ class MarketDataFeed(SessionHost):
             raise ValueError(f"{self._inputs.path}: unknown input {item!r}")
         command = item.command
         if isinstance(command, (HaltTrading, ResumeTrading)) and command.symbol is None:
-            sessions = tuple(c for c in self._contexts if self.logged_on(c))  # the venue's status first
+            sessions = tuple(c for c in self._subscribers if self.logged_on(c))  # the venue's status first
             if sessions:
                 self.publisher.request(VenueStatusChanged(isinstance(command, HaltTrading), item.timestamp_ns,
                                                           sessions))
         self._command_time = item.timestamp_ns
         events = self._engine.process(command)
+        if self._drop_copies:
+            self._copy(events, journal_seq)
         self.publisher.events(events)
         for event in events:  # after the book changes of the same command
             if isinstance(event, STATUS_EVENTS):
                 self.publisher.request(StatusChanged(event))
         if isinstance(command, EndTradingDay):
             self.publisher.request(MarketDataDayEnded(item.timestamp_ns))
+
+    def _copy(self, events: list, journal_seq: int) -> None:
+        """Each drop-copy session's copies of the order events of one journal entry, unless already sent."""
+        for event in events:
+            if not isinstance(event, DROP_COPY_EVENTS):
+                continue
+            for comp_id, firms in self._drop_copies:
+                if journal_seq <= self.copied_through.get(comp_id, 0) or (firms is not None and event.firm not in firms):
+                    continue
+                body = self._outbound.render(event, self._contexts[comp_id].version)
+                if body is None:
+                    continue
+                if journal_seq <= self._journaled_before_start:
+                    body = POSS_RESEND + body
+                if self.listening:
+                    self._send(comp_id, body)
+                else:
+                    self._unsent_copies.append((comp_id, body))
+
+    def _read_copy_mark(self) -> dict[str, int]:
+        try:
+            marks = json.loads(self._copy_mark_path.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as error:  # copies are sent again, marked PossResend: never lost
+            log.error("drop copies: %s unreadable (%s); copying the whole journal again, with PossResend (97=Y)",
+                      self._copy_mark_path, error)
+            return {}
+        return {comp_id: seq for comp_id, seq in marks.items() if isinstance(seq, int)} if isinstance(marks, dict) \
+            else {}
+
+    def _mark_copied(self) -> None:
+        """Every drop copy of what is replayed so far is with QuickFIX (sent, or stored to be): say so on disk."""
+        if not self._drop_copies or all(self.copied_through.get(c, 0) >= self.replayed_seq
+                                        for c, _ in self._drop_copies):
+            return
+        marks = {comp_id: max(self.replayed_seq, self.copied_through.get(comp_id, 0)) for comp_id, _ in self._drop_copies}
+        try:
+            temporary = self._copy_mark_path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(marks, sort_keys=True))
+            temporary.replace(self._copy_mark_path)  # a process that dies keeps the file; no fsync needed
+        except OSError as error:  # the copies went out; after a restart they go again, with PossResend
+            log.warning("drop copies: mark not written to %s: %s", self._copy_mark_path, error)
+            return
+        self.copied_through = marks
 
     def status(self) -> dict:
         """What the feed is doing, for the venue's metrics and `fixex admin status`."""
@@ -182,7 +261,9 @@ class MarketDataFeed(SessionHost):
             "journal_backlog": max(0, last_journal_seq(self._inputs.path) - self.replayed_seq),
             "queue": self.publisher.backlog,
             "subscriptions": self.publisher.hub.subscription_count,
-            "sessions": {comp_id: {"logged_on": self.logged_on(comp_id)} for comp_id in self._contexts},
+            "sessions": {comp_id: {"logged_on": self.logged_on(comp_id), "role": self._roles[comp_id]}
+                         for comp_id in self._contexts},
+            "drop_copies_through": dict(self.copied_through),
             "unread": self.publisher.unread(),
             "held": sorted(self.publisher.held_sessions),
             "published": self.publisher.published,
@@ -222,6 +303,8 @@ class MarketDataFeed(SessionHost):
         verdict = self._throttles[comp_id].admit(self._clock())
         if verdict is not ThrottleVerdict.ADMIT:
             self.throttle_refusal(comp_id, ctx, f, msg_type, verdict)
+        elif self._roles[comp_id] == "drop_copy":
+            self._refuse_drop_copy_request(comp_id, ctx, f, msg_type)
         elif msg_type == "V":
             request = translate_request(raw, comp_id, ctx.version, self._clock())
             with self.lock:  # queued behind the events replayed before it, so its snapshot is in order
@@ -235,6 +318,15 @@ class MarketDataFeed(SessionHost):
                 ctx.version, f.get("34"), msg_type, NOT_AUTHORIZED,
                 f"session {comp_id} is market data only and may not send {msg_type}; orders go to the order-entry "
                 f"port", f.get("11")))
+
+    def _refuse_drop_copy_request(self, comp_id: str, ctx: SessionContext, f: dict[str, str], msg_type: str) -> None:
+        text = f"session {comp_id} is drop copy only and may not send {msg_type}"
+        if msg_type == "V":
+            self.publisher.request(RefuseRequest(comp_id, f.get("262", ""), RequestRejectReason.INSUFFICIENT_PERMISSIONS,
+                                                 f"{text}: market data is for market-data sessions"))
+        else:
+            self._send(comp_id, business_reject(ctx.version, f.get("34"), msg_type, NOT_AUTHORIZED, text,
+                                                f.get("11") if msg_type in ORDER_MESSAGES else None))
 
     def _security_status_request(self, f: dict[str, str], ctx: SessionContext) -> None:
         """SecurityStatusRequest (e): the instrument's trading status now, and with 263=1 every change."""

@@ -28,6 +28,9 @@ TIME_IN_FORCE = {TimeInForce.DAY: "0", TimeInForce.GTC: "1", TimeInForce.IOC: "3
 ORD_STATUS = {OrderStatus.NEW: "0", OrderStatus.PARTIALLY_FILLED: "1", OrderStatus.FILLED: "2",
               OrderStatus.CANCELLED: "4", OrderStatus.EXPIRED: "C"}
 REJECTED = "8"
+# Events that are copied to drop-copy sessions: every ExecutionReport of an order's life, not replies to requests.
+DROP_COPY_EVENTS = (OrderAccepted, OrderRejected, OrderFilled, OrderCancelled, OrderReplaced, OrderRestated,
+                    OrderRepriced, OrderExpired, OrderTriggered)
 NO_ORDER_ID = "NONE"  # OrderID is required even when no order exists
 BROKER_OPTION = "4"  # ExecRestatementReason for venue-side changes; in every version's dictionary
 REPRICING_OF_ORDER = "3"  # ExecRestatementReason for a price slid to the band edge; in every version too

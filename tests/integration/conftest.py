@@ -40,7 +40,7 @@ class Venue:
 
     def client(self, comp_id: str, version: str, **kw) -> FixClient:
         port = self.port
-        if self.settings.session(comp_id).role == "market_data":
+        if self.settings.session(comp_id).role != "order_entry":  # market data and drop copy: the feed's port
             self.market_data()
             port = self.market_data_port
         client = FixClient(comp_id, version, port, self.tmp_path, **kw)

@@ -57,6 +57,46 @@ def test_the_feed_reports_its_state_in_the_journal_directory_for_the_venues_metr
     assert status["port"] == venue.market_data_port and status["error"] is None
 
 
+def test_drop_copies_come_from_the_feed_and_the_order_path_sends_none(venue):
+    drop = venue.client("DROPCOPY1", "FIX.4.4")
+    broker = venue.client("BROKER1", "FIX.4.4")
+    broker.new_order("C1", "1", 10, "100.00")
+    ack = broker.next("8")
+    copy = drop.next("8")
+    assert (copy["11"], copy["17"], copy["37"]) == ("C1", ack["17"], ack["37"]) and "97" not in copy
+    assert "DROPCOPY1" not in venue.gateway._contexts  # the order path has no drop-copy session at all
+
+
+def test_a_drop_copy_session_may_not_enter_orders_or_subscribe(venue):
+    drop = venue.client("DROPCOPY1", "FIX.4.4")
+    drop.new_order("X1", "1", 10, "100.00")
+    refusal = drop.next("j")
+    assert refusal["380"] == "6" and "drop copy only" in refusal["58"]
+    drop.subscribe("md", ["AAPL"], "01")
+    assert drop.next("Y")["281"] == "3"
+
+
+def test_a_restarted_feed_copies_what_it_missed_once_and_what_it_had_sent_never_again(venue):
+    drop = venue.client("DROPCOPY1", "FIX.4.4", reset=False)  # a consumer that keeps its sequence numbers
+    broker = venue.client("BROKER1", "FIX.4.4")
+    broker.new_order("R1", "1", 10, "100.00")
+    broker.next("8")
+    assert drop.next("8")["11"] == "R1"
+    venue.feed.stop()
+    venue.feed = None
+    broker.new_order("R2", "1", 10, "100.00")  # journaled while no feed runs
+    broker.next("8")
+    venue.market_data()  # replays the whole journal; the drop-copy client logs on again by itself
+    missed = drop.next("8", timeout=10)
+    assert missed["11"] == "R2" and missed["97"] == "Y"  # it may have gone out before a crash: PossResend
+    assert drop.nothing_more(0.5)
+    broker.new_order("R3", "1", 10, "100.00")
+    after = drop.next("8")
+    assert after["11"] == "R3" and "97" not in after
+    marks = json.loads((venue.feed.journal_directory / "drop-copies-sent.json").read_text())
+    assert marks == {"DROPCOPY1": venue.feed.replayed_seq}
+
+
 def test_a_feed_whose_journal_does_not_verify_exits_1_saying_where(tmp_path, caplog):
     import logging
 
