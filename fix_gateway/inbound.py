@@ -70,6 +70,23 @@ class Inbound:
     def __init__(self, instruments: Mapping[str, InstrumentSettings], trading_day_end: time) -> None:
         self._instruments = instruments
         self._trading_day_end = trading_day_end
+        self._price_units: dict[tuple[str, str], int] = {}  # (symbol, price text): a Decimal parse costs µs
+
+    def _price(self, instrument: InstrumentSettings, f: Mapping[str, str], tag: str, name: str) -> int | None:
+        text = f.get(tag)
+        if text is None:
+            return None
+        key = (instrument.symbol, text)
+        units = self._price_units.get(key)
+        if units is None:
+            units = instrument.to_units(_decimal(text, name))
+            if units is None:
+                raise _Untranslatable(OrderRejectReason.INVALID_PRICE_INCREMENT,
+                                      f"{name} {text} is not a multiple of the tick {instrument.tick_size}")
+            if len(self._price_units) >= 100_000:
+                self._price_units.clear()
+            self._price_units[key] = units
+        return units
 
     # ------------------------------------------------------------------ NewOrderSingle (D)
 
@@ -88,8 +105,8 @@ class Inbound:
                                       f"OrdType {f.get('40')} is not supported; use 1 market, 2 limit, 3 stop "
                                       f"or 4 stop limit")
             instrument = self._instrument(symbol)
-            price = _price(instrument, f, "44", "Price")
-            stop_price = _price(instrument, f, "99", "StopPx")
+            price = self._price(instrument, f, "44", "Price")
+            stop_price = self._price(instrument, f, "99", "StopPx")
             time_in_force = TIMES_IN_FORCE.get(f.get("59", "0"))
             if time_in_force is None:
                 raise _Untranslatable(OrderRejectReason.UNSUPPORTED_ORDER_CHARACTERISTIC,
@@ -126,8 +143,8 @@ class Inbound:
             if side is None or order_type is None:
                 raise _Untranslatable(OrderRejectReason.OTHER, "Side and OrdType must be those of the order")
             instrument = self._instrument(f.get("55", ""))
-            price = _price(instrument, f, "44", "Price")
-            stop_price = _price(instrument, f, "99", "StopPx")
+            price = self._price(instrument, f, "44", "Price")
+            stop_price = self._price(instrument, f, "99", "StopPx")
         except _Untranslatable as untranslatable:
             reason = (CancelRejectReason.INVALID_PRICE_INCREMENT
                       if untranslatable.reason is OrderRejectReason.INVALID_PRICE_INCREMENT else CancelRejectReason.OTHER)
@@ -214,15 +231,6 @@ def _quantity_or_zero(f: Mapping[str, str]) -> int:
         return 0
 
 
-def _price(instrument: InstrumentSettings, f: Mapping[str, str], tag: str, name: str) -> int | None:
-    if tag not in f:
-        return None
-    value = _decimal(f[tag], name)
-    units = instrument.to_units(value)
-    if units is None:
-        raise _Untranslatable(OrderRejectReason.INVALID_PRICE_INCREMENT,
-                              f"{name} {f[tag]} is not a multiple of the tick {instrument.tick_size}")
-    return units
 
 
 def _order_id(f: Mapping[str, str]) -> tuple[int | None, str | None]:
