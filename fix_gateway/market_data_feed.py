@@ -59,6 +59,9 @@ log = logging.getLogger("fixex.marketdata")
 
 STATUS_FILE_NAME = "market-data-status.json"
 DROP_COPY_MARK_FILE_NAME = "drop-copies-sent.json"
+# How often the mark is rewritten while copies flow: a rename in the journal's directory every batch
+# would ride along with each of the venue's journal fsyncs. A crash resends at most this much, as PossResend.
+DROP_COPY_MARK_INTERVAL_S = 0.1
 POSS_RESEND = "97=Y\x01"
 STATUS_INTERVAL_S = 1.0
 ORDER_MESSAGES = ("D", "F", "G", "H", "q")
@@ -114,6 +117,7 @@ class MarketDataFeed(SessionHost):
         # not cover may have gone out from the process before, just before it died.
         self._journaled_before_start = last_journal_seq(self._inputs.path)
         self._unsent_copies: list[tuple[str, str]] = []  # copied while replaying at start, before listening
+        self._next_mark = 0.0  # monotonic time of the next mark while copies flow
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -131,7 +135,7 @@ class MarketDataFeed(SessionHost):
             for comp_id, body in self._unsent_copies:  # stored by QuickFIX for sessions not logged on yet
                 self._send(comp_id, body)
             self._unsent_copies.clear()
-            self._mark_copied()
+            self._mark_copied(now=True)
         self._follower = threading.Thread(target=self._follow, name="fixex-marketdata-journal", daemon=True)
         self._follower.start()
         log.info("market data: listening on %s:%d for %s%s", self.settings.fix.host, self._port,
@@ -145,6 +149,8 @@ class MarketDataFeed(SessionHost):
         if self.failure is None:
             while self.catch_up():  # the venue's last commands (e.g. cancels on disconnect) still go out
                 pass
+            with self.lock:
+                self._mark_copied(now=True)
         self.publisher.stop()
         self._write_status()
         self.stop_acceptor()
@@ -173,6 +179,8 @@ class MarketDataFeed(SessionHost):
                 self._write_status()
                 return
             if time.monotonic() >= next_status:
+                with self.lock:
+                    self._mark_copied(now=True)
                 self._write_status()
                 next_status = time.monotonic() + STATUS_INTERVAL_S
 
@@ -236,11 +244,15 @@ class MarketDataFeed(SessionHost):
         return {comp_id: seq for comp_id, seq in marks.items() if isinstance(seq, int)} if isinstance(marks, dict) \
             else {}
 
-    def _mark_copied(self) -> None:
-        """Every drop copy of what is replayed so far is with QuickFIX (sent, or stored to be): say so on disk."""
+    def _mark_copied(self, now: bool = False) -> None:
+        """Every drop copy of what is replayed so far is with QuickFIX (sent, or stored to be): say so on disk,
+        at most every DROP_COPY_MARK_INTERVAL_S unless `now`. Lock held."""
         if not self._drop_copies or all(self.copied_through.get(c, 0) >= self.replayed_seq
                                         for c, _ in self._drop_copies):
             return
+        if not now and time.monotonic() < self._next_mark:
+            return
+        self._next_mark = time.monotonic() + DROP_COPY_MARK_INTERVAL_S
         marks = {comp_id: max(self.replayed_seq, self.copied_through.get(comp_id, 0)) for comp_id, _ in self._drop_copies}
         try:
             temporary = self._copy_mark_path.with_suffix(".tmp")
