@@ -18,10 +18,11 @@ Drop-copy sessions are served here too, for the same reason: a copy of every
 ExecutionReport costs the order path a second send into QuickFIX (about ten system
 calls) per report. The replay gives the very events the owners were sent, ExecIDs
 included, so a copy is the owner's report rendered in the drop-copy session's version.
-Which journal entries have been copied is kept in `<journal>/drop-copies-sent.json`,
-written after each batch, so a restarted feed does not send them again; copies of
-entries after that mark but before the restart may have gone out just before a crash,
-so they go out again with PossResend (97=Y), and the receiver drops any ExecID it has.
+Which journal entries have been copied is kept in `<journal>/drop-copies-sent.json`
+(rewritten at most every 0.1 s while copies flow), so a restarted feed does not send
+them again; copies of entries after that mark but journaled before the restart may have
+gone out just before a crash, so they go out again with PossResend (97=Y), and the
+receiver drops any ExecID it has.
 """
 
 from __future__ import annotations
