@@ -162,6 +162,30 @@ def test_market_data_sessions_are_served_by_a_process_of_their_own_on_the_market
     assert process.returncode == 0 and "market data: stopped" in rest and "stopped cleanly" in rest
 
 
+def test_the_drop_copy_session_is_served_on_the_market_data_port_with_the_owners_reports(tmp_path):
+    from raw_fix_session import RawSession
+
+    process, port, market_data_port, _ = start_with_market_data(tmp_path)
+    drop = broker = None
+    try:
+        drop = RawSession(market_data_port, sender="DROPCOPY1")
+        drop.logon()
+        broker = RawSession(port, sender="BROKER1")
+        broker.logon()
+        new_order(broker, "D1", "1", 100, "190.00")
+        ack = broker.receive(timeout=10)
+        copy = drop.receive(timeout=10)
+        assert copy is not None and copy.get(35) == b"8"
+        assert (copy.get(11), copy.get(17), copy.get(37), copy.get(150)) == (b"D1", ack.get(17), ack.get(37), b"0")
+    finally:
+        for session in (drop, broker):
+            if session is not None:
+                session.close()
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0 and "stopped cleanly" in rest
+
+
 def test_serve_with_the_market_data_port_taken_exits_1_naming_the_setting(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
