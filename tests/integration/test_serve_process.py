@@ -125,6 +125,15 @@ def start_with_market_data(tmp_path) -> tuple[subprocess.Popen, int, int, int]:
     return process, port, market_data_port, int(started.split("(pid ")[1].split(")")[0])
 
 
+def stop_serve(process: subprocess.Popen, *sessions) -> str:
+    """Close the raw sessions that were opened, stop serve with SIGTERM; the rest of its output."""
+    for session in sessions:
+        if session is not None:
+            session.close()
+    process.send_signal(signal.SIGTERM)
+    return process.communicate(timeout=60)[0]
+
+
 def new_order(session, cl_ord_id: str, side: str, quantity: int, price: str) -> None:
     session.send(session.message("D", (11, cl_ord_id), (21, "1"), (55, "AAPL"), (54, side),
                                  (60, "20261124-12:00:00.000"), (38, quantity), (40, "2"), (44, price),
@@ -154,11 +163,7 @@ def test_market_data_sessions_are_served_by_a_process_of_their_own_on_the_market
         status = subprocess.run([*FIXEX, "admin", "status"], cwd=tmp_path, capture_output=True, text=True, timeout=30)
         assert status.returncode == 0 and f'"pid": {feed_pid}' in status.stdout
     finally:
-        for session in (subscriber, broker):
-            if session is not None:
-                session.close()
-        process.send_signal(signal.SIGTERM)
-        rest, _ = process.communicate(timeout=60)
+        rest = stop_serve(process, subscriber, broker)
     assert process.returncode == 0 and "market data: stopped" in rest and "stopped cleanly" in rest
 
 
@@ -178,11 +183,7 @@ def test_the_drop_copy_session_is_served_on_the_market_data_port_with_the_owners
         assert copy is not None and copy.get(35) == b"8"
         assert (copy.get(11), copy.get(17), copy.get(37), copy.get(150)) == (b"D1", ack.get(17), ack.get(37), b"0")
     finally:
-        for session in (drop, broker):
-            if session is not None:
-                session.close()
-        process.send_signal(signal.SIGTERM)
-        rest, _ = process.communicate(timeout=60)
+        rest = stop_serve(process, drop, broker)
     assert process.returncode == 0 and "stopped cleanly" in rest
 
 
