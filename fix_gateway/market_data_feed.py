@@ -316,30 +316,24 @@ class MarketDataFeed(SessionHost):
         verdict = self._throttles[comp_id].admit(self._clock())
         if verdict is not ThrottleVerdict.ADMIT:
             self.throttle_refusal(comp_id, ctx, f, msg_type, verdict)
-        elif self._roles[comp_id] == "drop_copy":
-            self._refuse_drop_copy_request(comp_id, ctx, f, msg_type)
+        elif self._roles[comp_id] == "drop_copy" and msg_type == "V":
+            self.publisher.request(RefuseRequest(
+                comp_id, f.get("262", ""), RequestRejectReason.INSUFFICIENT_PERMISSIONS,
+                f"session {comp_id} is drop copy only: market data is for market-data sessions"))
+        elif self._roles[comp_id] == "drop_copy" or msg_type in ORDER_MESSAGES:
+            self._send(comp_id, business_reject(
+                ctx.version, f.get("34"), msg_type, NOT_AUTHORIZED,
+                f"session {comp_id} is {self._roles[comp_id].replace('_', ' ')} only and may not send {msg_type}"
+                + ("; orders go to the order-entry port" if msg_type in ORDER_MESSAGES else ""),
+                f.get("11") if msg_type in ORDER_MESSAGES else None))
         elif msg_type == "V":
             request = translate_request(raw, comp_id, ctx.version, self._clock())
             with self.lock:  # queued behind the events replayed before it, so its snapshot is in order
                 self.publisher.request(request)
         elif msg_type == "x":
             self.publisher.request(ListSecurities(comp_id, f.get("320", ""), f.get("559", ""), f.get("55")))
-        elif msg_type == "e":
+        else:
             self._security_status_request(f, ctx)
-        else:
-            self._send(comp_id, business_reject(
-                ctx.version, f.get("34"), msg_type, NOT_AUTHORIZED,
-                f"session {comp_id} is market data only and may not send {msg_type}; orders go to the order-entry "
-                f"port", f.get("11")))
-
-    def _refuse_drop_copy_request(self, comp_id: str, ctx: SessionContext, f: dict[str, str], msg_type: str) -> None:
-        text = f"session {comp_id} is drop copy only and may not send {msg_type}"
-        if msg_type == "V":
-            self.publisher.request(RefuseRequest(comp_id, f.get("262", ""), RequestRejectReason.INSUFFICIENT_PERMISSIONS,
-                                                 f"{text}: market data is for market-data sessions"))
-        else:
-            self._send(comp_id, business_reject(ctx.version, f.get("34"), msg_type, NOT_AUTHORIZED, text,
-                                                f.get("11") if msg_type in ORDER_MESSAGES else None))
 
     def _security_status_request(self, f: dict[str, str], ctx: SessionContext) -> None:
         """SecurityStatusRequest (e): the instrument's trading status now, and with 263=1 every change."""
