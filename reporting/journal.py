@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+from hashlib import sha256
 import json
 import logging
 import os
@@ -126,6 +127,12 @@ def _encode_line(journal_seq: int, payload: Any, prev_hash: str, codec: JournalC
     # The hashes go after the body's keys rather than sorted in: serializing once halves the cost,
     # and readers rebuild the body's canonical bytes from the parsed object anyway.
     return b"%s,\"prev_hash\":\"%s\",\"hash\":\"%s\"}\n" % (body[:-1], prev_hash.encode(), digest.encode()), digest
+
+
+def _chained_line(body: str, prev_hash: str) -> tuple[bytes, str]:
+    """_encode_line's result for a body already built as text (canonical JSON, ASCII)."""
+    digest = sha256((prev_hash + body).encode("ascii")).hexdigest()
+    return (body[:-1] + ',"prev_hash":"' + prev_hash + '","hash":"' + digest + '"}\n').encode("ascii"), digest
 
 
 _CHAIN_SUFFIX = re.compile(rb',"prev_hash":"([0-9a-f]{64})","hash":"([0-9a-f]{64})"}$')
@@ -372,6 +379,26 @@ class JournalWriter:
                 raise OSError(f"{self.path}: an earlier fsync failed ({self.error}); not appending")
             seq = self.last_seq + 1
             line, digest = _encode_line(seq, record, self.last_hash, self.codec)
+            _write_all(self._fd, line)
+            self.last_seq, self.last_hash = seq, digest
+            if self.fsync_policy == "always":
+                os.fsync(self._fd)
+                self._mark_synced(seq)
+        return seq
+
+    def append_body(self, head: str, tail: str) -> int:
+        """Append the entry whose canonical JSON body is `head` + its journal_seq + `tail`; return the journal_seq.
+
+        For a hot path that builds its body's text itself (CommandJournal.command): only the number,
+        the hash and the write happen under the lock. The caller guarantees the text is canonical ASCII.
+        """
+        with self._lock:
+            if self._closed:
+                raise ValueError(f"{self.path}: journal is closed")
+            if self.error is not None:
+                raise OSError(f"{self.path}: an earlier fsync failed ({self.error}); not appending")
+            seq = self.last_seq + 1
+            line, digest = _chained_line(head + str(seq) + tail, self.last_hash)
             _write_all(self._fd, line)
             self.last_seq, self.last_hash = seq, digest
             if self.fsync_policy == "always":

@@ -83,6 +83,20 @@ def test_an_unknown_command_type_is_refused_by_name() -> None:
         decode_command({"type": "LaunchRocket"})
 
 
+def test_a_command_journaled_on_the_hot_path_is_the_line_the_general_writer_gives(tmp_path: Path) -> None:
+    hot, general = CommandJournal(tmp_path / "hot", "os"), CommandJournal(tmp_path / "general", "os")
+    for journal in (hot, general):
+        journal.record(VenueStarted(1, 100, 200))
+    for n, command in enumerate(EVERY_COMMAND, start=2):
+        session, msg_seq = ("S1", n * 10) if n % 2 else (None, None)
+        hot.command(n, command, session, msg_seq)
+        general.record(CommandApplied(n, command, session, msg_seq))
+    hot.close()
+    general.close()
+    assert hot.path.read_bytes() == general.path.read_bytes()
+    assert [e.record.command for e in list(read_inputs(hot.path))[1:]] == EVERY_COMMAND
+
+
 def test_entries_are_read_back_in_order_with_their_sequence(tmp_path: Path) -> None:
     journal = CommandJournal(tmp_path, "os")
     journal.record(VenueStarted(1, 100, 200))
