@@ -21,6 +21,7 @@ from fix_gateway.auth import verify_password
 from fix_gateway.inbound import SessionContext, parse
 from fix_gateway.market_data import PROBE_PREFIX, MarketDataPublisher, ProbeAnswered, dictionaries_for
 from fix_gateway.outbound import business_reject, frame
+from fix_gateway.quickfix_threads import keep_thread_state
 from fix_gateway.sessions import SessionDefinition, SessionsFile, SessionsFileError
 from fix_gateway.stop_guard import STOP_GUARD_COMP_ID, StopGuard, new_password
 from fix_gateway.venue import self_trade_prevention_of
@@ -231,6 +232,7 @@ class SessionHost(fix.Application):
         pass
 
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        keep_thread_state()  # a Logon comes first: from then on QuickFIX's thread keeps its Python state
         raw = message.toString()
         if "\x0135=0\x01" in raw and f"\x01112={PROBE_PREFIX}" in raw:  # a subscriber read up to our probe
             f = parse(raw)
