@@ -135,6 +135,7 @@ def _chained_line(body: str, prev_hash: str) -> tuple[bytes, str]:
     return (body[:-1] + ',"prev_hash":"' + prev_hash + '","hash":"' + digest + '"}\n').encode("ascii"), digest
 
 
+_json_object = json.JSONDecoder().decode  # json.loads without its per-call checks (the text is a str here)
 _CHAIN_SUFFIX = re.compile(rb',"prev_hash":"([0-9a-f]{64})","hash":"([0-9a-f]{64})"}$')
 
 
@@ -152,8 +153,9 @@ def _decode_line(line: bytes, codec: JournalCodec = AUDIT_CODEC) -> tuple[Journa
     if entry_hash(prev_hash, body) != digest:
         return None, "hash does not match the entry's content"
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
+        text = body.decode("ascii")  # canonical JSON escapes everything else
+        data = _json_object(text)
+    except ValueError as err:  # UnicodeDecodeError and JSONDecodeError included
         return None, f"not valid JSON ({err})"
     if not isinstance(data, dict) or type(data.get("journal_seq")) is not int:
         return None, "not a JSON object with a journal_seq"
@@ -161,7 +163,7 @@ def _decode_line(line: bytes, codec: JournalCodec = AUDIT_CODEC) -> tuple[Journa
         record = codec.from_body(data)
     except (TypeError, ValueError, KeyError) as err:
         return None, f"not a journal entry of this kind ({err})"
-    return JournalEntry(data["journal_seq"], record, prev_hash, digest, body.decode("ascii")), ""
+    return JournalEntry(data["journal_seq"], record, prev_hash, digest, text), ""
 
 
 class JournalTail:

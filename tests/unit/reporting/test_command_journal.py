@@ -137,3 +137,21 @@ def test_commands_written_but_not_yet_fsynced_are_counted_until_a_sync(tmp_path:
     journal.sync()
     assert journal.unsynced == 0
     journal.close()
+
+
+@pytest.mark.parametrize("body, problem", [
+    ({"type": "SubmitOrder", "session": "S1", "firm": "F1", "client_order_id": "c1", "symbol": "AAPL",
+      "side": "sideways", "order_type": "limit", "quantity": 1}, "'sideways' is not a valid Side"),
+    ({"type": "LaunchRocket"}, "unknown command type 'LaunchRocket'"),
+    ("SubmitOrder", "a command is a JSON object"),
+])
+def test_a_command_that_does_not_decode_is_refused_with_the_reason(body, problem) -> None:
+    with pytest.raises(ValueError, match=problem):
+        decode_command(body)
+
+
+def test_a_journal_entry_without_its_command_is_not_an_entry() -> None:
+    with pytest.raises(KeyError):
+        INPUT_CODEC.from_body({"kind": "command", "timestamp_ns": 1})
+    assert INPUT_CODEC.from_body({"kind": "command", "timestamp_ns": 1, "command": {"type": "AdvanceClock"}}) == \
+        CommandApplied(1, AdvanceClock())
