@@ -174,7 +174,8 @@ def run(orders: int, in_flight: int, sessions: int, flow: str, port: int) -> dic
 
 
 def start_exchange(work: Path, port: int, config: Path | None, log_level: str = "WARNING",
-                   audit: bool = True, risk: bool = True, market_data_port: int | None = None) -> subprocess.Popen:
+                   audit: bool = True, risk: bool = True, market_data_port: int | None = None,
+                   market_data: bool = True) -> subprocess.Popen:
     source = (config or REPO / "config" / "exchange.yaml").read_text()
     path = work / "exchange.yaml"
     # A benchmark measures capacity: the per-session message throttles would refuse most of its orders.
@@ -186,7 +187,7 @@ def start_exchange(work: Path, port: int, config: Path | None, log_level: str = 
     process = subprocess.Popen(
         [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())", "serve",
          "--config", str(path), "--log-level", log_level, *([] if audit else ["--no-audit"]),
-         *([] if risk else ["--no-risk"])],
+         *([] if risk else ["--no-risk"]), *([] if market_data else ["--no-market-data"])],
         cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -220,12 +221,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="resting: passive buys; crossing (needs --sessions 2): buys and sells that trade")
     parser.add_argument("--config", type=Path, help="YAML config for the exchange (default: the shipped one)")
     parser.add_argument("--audit", default="on", choices=["on", "off", "both"],
-                        help="input journal and auditor on, off (--no-audit), or both, alternating (default on)")
+                        help="input journal and auditor on, off (--no-audit), or both, alternating (default on); "
+                             "with both, neither run starts the market-data process, which needs the journal, "
+                             "so that the two differ by the audit trail alone")
     parser.add_argument("--risk", default="on", choices=["on", "off", "both"],
                         help="pre-trade risk and circuit breakers on, off (--no-risk), or both (default on)")
     args = parser.parse_args(argv)
     print(f"gateway benchmark: python {platform.python_version()}, {platform.machine()}, "
           f"{os.cpu_count()} cpus; {args.orders:,} orders, {args.sessions} session(s), {args.flow} flow")
+    if args.audit == "both":
+        print("audit on versus off: the market-data process (market data, drop copies) runs in neither")
     print(f"{'in flight':>9} {'audit':>5} {'risk':>5} {'orders/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9}")
     both = {"on": [True], "off": [False], "both": [False, True]}
     runs = [(int(w), audit, risk) for w in args.in_flight.split(",") for audit in both[args.audit]
@@ -233,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     for window, audit, risk in runs:
         with tempfile.TemporaryDirectory(prefix="fixex-bench-") as work:
             port = free_port()
-            exchange = start_exchange(Path(work), port, args.config, audit=audit, risk=risk)
+            exchange = start_exchange(Path(work), port, args.config, audit=audit, risk=risk,
+                                      market_data=args.audit != "both")
             try:
                 orders = args.orders if window > 1 else min(args.orders, 5_000)
                 result = run(orders, window, args.sessions, args.flow, port)

@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="benchmarks only: no input journal, no auditor, no restart recovery")
     serve.add_argument("--no-risk", action="store_true",
                        help="benchmarks only: no pre-trade checks, exposure tracking or circuit breakers")
+    serve.add_argument("--no-market-data", action="store_true",
+                       help="do not start the market-data process: market-data and drop-copy sessions are not "
+                            "served (for a benchmark of the audit trail alone, or market data served elsewhere)")
     serve.set_defaults(run=_serve)
 
     audit = commands.add_parser(
@@ -142,7 +145,7 @@ def _serve(args: argparse.Namespace) -> int:
                audit_child(args.config, gateway.journal_directory.resolve(), gateway.message_log_directory,
                            args.log_level))
     feed = None
-    if not args.no_audit and any(s.role != "order_entry" for s in settings.sessions):
+    if not args.no_audit and not args.no_market_data and any(s.role != "order_entry" for s in settings.sessions):
         feed = market_data_child(args.config, args.sessions, gateway.journal_directory.resolve(), Path.cwd(),
                                  args.log_level)
         problem = _port_unavailable(settings.fix.host, settings.market_data.port)
@@ -188,6 +191,9 @@ def _serve(args: argparse.Namespace) -> int:
                     "loses every order, and market-data sessions are not served (their feed reads the journal)")
     if feed is not None:
         feed.start()
+    elif args.no_market_data and any(s.role != "order_entry" for s in settings.sessions):
+        log.warning("--no-market-data: the market-data process is not started, so %s cannot log on",
+                    ", ".join(s.comp_id for s in settings.sessions if s.role != "order_entry"))
     log.info("order books ready for %s", ", ".join(gateway.engine.symbols))
     days_ended = gateway.trading_days_ended
     log.info("ready; stop with Ctrl-C or SIGTERM")

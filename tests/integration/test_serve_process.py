@@ -198,6 +198,23 @@ def test_serve_with_the_market_data_port_taken_exits_1_naming_the_setting(tmp_pa
     assert len(error) == 1 and "market_data.port" in error[0] and "Address already in use" in error[0]
 
 
+def test_serve_without_market_data_starts_no_feed_and_says_which_sessions_cannot_log_on(tmp_path):
+    market_data_port = free_port()
+    process = start("--config", config_on_port(tmp_path, free_port(), market_data_port), "--no-market-data",
+                    cwd=tmp_path)
+    lines = wait_for(process, "ready")
+    text = "".join(lines)
+    try:
+        assert "market-data feed started" not in text
+        assert "--no-market-data: the market-data process is not started, so MDCLIENT1, MDCLIENT2, DROPCOPY1 " \
+               "cannot log on" in text
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", market_data_port)) != 0
+    finally:
+        rest = stop_serve(process)
+    assert process.returncode == 0 and "stopped cleanly" in rest
+
+
 def test_a_killed_market_data_process_is_restarted_and_its_first_snapshot_has_what_traded_meanwhile(tmp_path):
     from raw_fix_session import RawSession
 
