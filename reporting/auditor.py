@@ -209,12 +209,14 @@ class Auditor:
         Returns how much was done (inputs read plus records written): 0 means caught up.
         """
         entries = self._inputs.read_new(limit=limit)
-        written = 0
+        records: list[AuditRecord] = []
         for entry in entries:
-            written += self._audit_input(entry.journal_seq, entry.record)
-            self.derived_seq = entry.journal_seq
-        written += self._audit_messages()
-        return len(entries) + written
+            self._audit_input(entry.journal_seq, entry.record, records)
+        self._audit_messages(records)
+        self.writer.append_all(records)  # one write for the batch: the auditor is not on a reply's path
+        if entries:
+            self.derived_seq = entries[-1].journal_seq
+        return len(entries) + len(records)
 
     def close(self) -> None:
         self.writer.close()
@@ -223,15 +225,14 @@ class Auditor:
 
     # ------------------------------------------------------------------ inputs
 
-    def _audit_input(self, seq: int, item) -> int:
-        records = list(self._records_for(seq, item))
+    def _audit_input(self, seq: int, item, records: list[AuditRecord]) -> None:
+        """Add the input's records to `records`."""
+        derived = list(self._records_for(seq, item))
         if seq < self._resume_seq:
-            return 0  # audited before a restart: replayed for the engine's state only
+            return  # audited before a restart: replayed for the engine's state only
         if seq == self._resume_seq:
-            records = records[self._resume_skip:]  # the rest of an input cut short by a crash
-        for record in records:
-            self.writer.append(record)
-        return len(records)
+            derived = derived[self._resume_skip:]  # the rest of an input cut short by a crash
+        records.extend(derived)
 
     def _records_for(self, seq: int, item) -> Iterator[AuditRecord]:
         if isinstance(item, VenueStarted):
@@ -274,20 +275,18 @@ class Auditor:
 
     # ------------------------------------------------------------------ raw messages
 
-    def _audit_messages(self) -> int:
+    def _audit_messages(self, records: list[AuditRecord]) -> None:
+        """Add a record of each new message in QuickFIX's logs to `records`."""
         if self.log_directory is None or not self.log_directory.is_dir():
-            return 0
+            return
         for path in sorted(self.log_directory.glob("*.messages.current.log")):
             if path.name not in self._logs and "FIXEX-STOP-GUARD" not in path.name:
                 self._logs[path.name] = FixLogReader(path)
-        written = 0
         for name, reader in self._logs.items():
             for message in reader.read_new():
                 record = self._message_record(name, reader.inode, message)
                 if record is not None:
-                    self.writer.append(record)
-                    written += 1
-        return written
+                    records.append(record)
 
     def _message_record(self, log_name: str, inode: int | None, message: LoggedMessage) -> AuditRecord | None:
         raw = message.raw

@@ -678,12 +678,16 @@ class JournalLoader:
         messages = [message_row(e) for e in batch if e.record.kind == FIX_MESSAGE_KIND]
         inserted = 0
         with engine.begin() as connection:
-            insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+            postgresql = connection.dialect.name == "postgresql"
+            insert = postgresql_insert if postgresql else sqlite_insert
             for table, rows in ((audit_events, events), (fix_messages, messages)):
-                if rows:  # RETURNING counts the rows inserted (PostgreSQL's rowcount of an executemany does not)
-                    statement = (insert(table).on_conflict_do_nothing(index_elements=["journal_seq"])
-                                 .returning(table.c.journal_seq))
-                    inserted += len(connection.execute(statement, rows).all())
+                if not rows:
+                    continue
+                statement = insert(table).on_conflict_do_nothing(index_elements=["journal_seq"])
+                if postgresql:  # RETURNING counts the rows inserted: PostgreSQL's rowcount of an executemany does not
+                    inserted += len(connection.execute(statement.returning(table.c.journal_seq), rows).all())
+                else:  # SQLite counts them itself, and a plain executemany is several times cheaper than RETURNING
+                    inserted += connection.execute(statement, rows).rowcount
             derive_rows(connection, events)
         return inserted
 

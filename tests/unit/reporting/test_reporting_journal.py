@@ -38,6 +38,18 @@ def _write(path: Path, count: int, policy: str = "os") -> None:
             writer.append(_record(n))
 
 
+def test_records_appended_together_are_the_lines_appended_one_by_one(tmp_path: Path) -> None:
+    one_by_one, together = tmp_path / "one.jsonl", tmp_path / "together.jsonl"
+    _write(one_by_one, 5)
+    with JournalWriter(together, "always") as writer:
+        assert writer.append_all([]) == 0
+        assert writer.append_all([_record(n) for n in range(1, 4)]) == 3
+        assert writer.append_all([_record(4), _record(5)]) == 5
+        assert writer.synced_seq == 5  # "always": on disk when append_all returns
+        assert writer.append_all([]) == 5
+    assert together.read_bytes() == one_by_one.read_bytes()
+
+
 def test_appended_records_read_back_in_order_with_gap_free_journal_seqs(tmp_path: Path) -> None:
     path = journal_file_in(tmp_path / "journal")
     records = [_record(1), message_record("outbound", "BROKER1", 5, "8=FIX.4.4\x0135=8\x01"), _record(3)]
