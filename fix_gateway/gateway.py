@@ -60,7 +60,7 @@ from matching import (
 from fix_gateway.market_data_feed import read_status as read_market_data_status
 from reporting.audit_service import read_status
 from reporting.command_journal import (
-    CommandApplied, CommandJournal, OperatorActed, VenueStarted, commands_file_in, read_inputs,
+    CommandApplied, CommandJournal, OperatorActed, VenueStarted, check_replay, commands_file_in, read_inputs,
 )
 from risk.limits import LimitBreach
 from risk.throttle import ThrottleVerdict
@@ -167,12 +167,7 @@ class Gateway(SessionHost):
             elif isinstance(item, OperatorActed):
                 self._operator_state(item.action, item.target)
             elif isinstance(item, VenueStarted) and entry.journal_seq > 1:
-                if (item.next_sequence, item.next_order_id) != (self.engine.next_sequence, self.engine.next_order_id):
-                    raise RuntimeError(
-                        f"{self._journal.path}: replay diverged at journal_seq {entry.journal_seq}: the venue ran "
-                        f"with next sequence {item.next_sequence} and order id {item.next_order_id}, the replay "
-                        f"reached {self.engine.next_sequence} and {self.engine.next_order_id}; the matching code "
-                        f"no longer reproduces this journal (start a new journal, or run the version that wrote it)")
+                check_replay(item, entry.journal_seq, self.engine, self._journal.path)
         if last_time is not None and _next_day_end_ns(last_time, self.settings.venue.trading_day_end) <= self._clock():
             self._process(EndTradingDay())  # the venue was down when the day ended
         self._journal.record(VenueStarted(self._clock(), self.engine.next_sequence, self.engine.next_order_id))

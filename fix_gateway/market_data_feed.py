@@ -53,7 +53,9 @@ from fix_gateway.versions import NOT_AUTHORIZED, OTHER_BUSINESS_REASON, UNKNOWN_
 from marketdata import DropSession, MarketDataHub, RefuseRequest, RequestRejectReason
 from marketdata import EndTradingDay as MarketDataDayEnded
 from matching import EndTradingDay, HaltTrading, PriceBandChanged, ResumeTrading, TradingStatusChanged
-from reporting.command_journal import INPUT_CODEC, CommandApplied, OperatorActed, VenueStarted, commands_file_in
+from reporting.command_journal import (
+    INPUT_CODEC, CommandApplied, OperatorActed, ReplayDivergedError, VenueStarted, check_replay, commands_file_in,
+)
 from reporting.journal import JournalCorruptError, JournalTail, last_journal_seq
 from risk.throttle import ThrottleVerdict
 
@@ -194,6 +196,8 @@ class MarketDataFeed(SessionHost):
                 self._engine = build_engine(self.settings, lambda: self._command_time,
                                             first_sequence=item.next_sequence, first_order_id=item.next_order_id)
                 self._engine_started = True
+            else:
+                check_replay(item, journal_seq, self._engine, self._inputs.path)
             return
         if isinstance(item, OperatorActed):
             return  # kill switches: their cancels are journaled as commands of their own
@@ -372,6 +376,9 @@ def run_market_data(settings: Settings, sessions: SessionsFile, journal_director
     except JournalCorruptError as error:  # serve restarts us with growing pauses; the operator reads why
         log.critical("market data cannot start: the input journal %s does not verify at line %d: %s",
                      error.path, error.line_number, error.problem)
+        return 1
+    except ReplayDivergedError as error:
+        log.critical("market data cannot start: %s", error)
         return 1
     except fix.RuntimeError as error:  # e.g. the port is taken
         log.error("cannot start the market-data acceptor on %s:%d (config market_data.port): %s",

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from config import Settings
 from reporting.auditor import Auditor
+from reporting.command_journal import ReplayDivergedError
 from reporting.fees import FeeSchedule
+from reporting.journal import JournalCorruptError
 from reporting.loader import JournalLoader
 
 __all__ = ["STATUS_FILE_NAME", "read_status", "run_audit"]
@@ -36,7 +38,9 @@ def run_audit(settings: Settings, journal_directory: Path, message_log_directory
     """Audit and load until `stop_requested()` (then drain what is left) or, with `once`, until caught up.
 
     Returns 0 when everything journaled is in the database, 1 when the database could
-    not be brought up to date (the journals keep everything; a later run catches up).
+    not be brought up to date (the journals keep everything; a later run catches up), or when the
+    input journal does not verify or no longer replays as the venue ran it (what was audited before
+    that point is loaded; nothing after it is derived).
     """
     auditor = _open_auditor(settings, journal_directory, message_log_directory, stop_requested)
     if auditor is None:
@@ -49,28 +53,39 @@ def run_audit(settings: Settings, journal_directory: Path, message_log_directory
              else "the given database")
     if not once:
         loader.start()
-    next_status = 0.0
     try:
-        while not stop_requested():
-            written = auditor.run_once()
-            if written:
-                auditor.writer.flush()  # the loader takes only what is on disk (see JournalLoader.durable_seq)
-            if once and not written:
-                break
-            if time.monotonic() >= next_status:
-                _write_status(status_path, auditor, loader)
-                next_status = time.monotonic() + STATUS_INTERVAL_S
-            if not written:
-                time.sleep(IDLE_WAIT_S)
-        # Stopping (or --once): audit what the venue wrote last, then load it all.
-        while auditor.run_once():
-            pass
+        try:
+            _audit_until_stopped(auditor, loader, status_path, once, stop_requested)
+            while auditor.run_once():  # stopping (or --once): audit what the venue wrote last
+                pass
+        except (JournalCorruptError, ReplayDivergedError) as error:  # nothing past this point can be right
+            log.critical("cannot audit past this point: %s; what was audited before it is loaded", error)
+            failed = True
+        else:
+            failed = False
         auditor.writer.flush()
         loader.stop()
-        return _drain(loader, drain_timeout_s if not once else 0.0, status_path, auditor)
+        loaded = _drain(loader, drain_timeout_s if not once else 0.0, status_path, auditor)
+        return 1 if failed else loaded
     finally:
         loader.stop()
         auditor.close()
+
+
+def _audit_until_stopped(auditor: Auditor, loader: JournalLoader, status_path: Path, once: bool,
+                         stop_requested: Callable[[], bool]) -> None:
+    next_status = 0.0
+    while not stop_requested():
+        written = auditor.run_once()
+        if written:
+            auditor.writer.flush()  # the loader takes only what is on disk (see JournalLoader.durable_seq)
+        if once and not written:
+            return
+        if time.monotonic() >= next_status:
+            _write_status(status_path, auditor, loader)
+            next_status = time.monotonic() + STATUS_INTERVAL_S
+        if not written:
+            time.sleep(IDLE_WAIT_S)
 
 
 def _open_auditor(settings: Settings, journal_directory: Path, message_log_directory: Path | None,

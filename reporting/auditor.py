@@ -33,7 +33,9 @@ from matching import (
     BookLevelChanged, CancelOrder, EndTradingDay, Event, MassCancel, MatchingEngine, OrderFilled,
     HaltTrading, QueryOrder, RejectCancel, RejectOrder, ReplaceOrder, ResumeTrading, SubmitOrder,
 )
-from reporting.command_journal import INPUT_CODEC, CommandApplied, OperatorActed, VenueStarted, commands_file_in
+from reporting.command_journal import (
+    INPUT_CODEC, CommandApplied, OperatorActed, VenueStarted, check_replay, commands_file_in,
+)
 from reporting.journal import JournalTail, JournalWriter, journal_file_in, last_journal_seq, read_journal
 from reporting.records import AuditRecord, audit_record, fields_record, message_record
 
@@ -210,12 +212,15 @@ class Auditor:
         """
         entries = self._inputs.read_new(limit=limit)
         records: list[AuditRecord] = []
-        for entry in entries:
-            self._audit_input(entry.journal_seq, entry.record, records)
-        self._audit_messages(records)
-        self.writer.append_all(records)  # one write for the batch: the auditor is not on a reply's path
-        if entries:
-            self.derived_seq = entries[-1].journal_seq
+        derived_seq = self.derived_seq
+        try:
+            for entry in entries:
+                self._audit_input(entry.journal_seq, entry.record, records)
+                derived_seq = entry.journal_seq
+            self._audit_messages(records)
+        finally:  # on an entry that cannot be audited, what came before it is still written
+            self.writer.append_all(records)  # one write for the batch: the auditor is not on a reply's path
+            self.derived_seq = derived_seq
         return len(entries) + len(records)
 
     def close(self) -> None:
@@ -239,6 +244,8 @@ class Auditor:
             if self._engine is None:
                 self._engine = build_engine(self.settings, lambda: self._clock_reading,
                                             first_sequence=item.next_sequence, first_order_id=item.next_order_id)
+            else:
+                check_replay(item, seq, self._engine, self.inputs_path)
             yield AuditRecord(timestamp_ns=item.timestamp_ns, kind="venue_started", command_seq=seq,
                               detail={"next_sequence": item.next_sequence, "next_order_id": item.next_order_id})
             return

@@ -36,7 +36,9 @@ __all__ = [
     "CommandJournal",
     "InputEntry",
     "OperatorActed",
+    "ReplayDivergedError",
     "VenueStarted",
+    "check_replay",
     "command_body_parts",
     "commands_file_in",
     "decode_command",
@@ -89,6 +91,25 @@ class OperatorActed:
 
 
 InputEntry = VenueStarted | CommandApplied | OperatorActed
+
+
+class ReplayDivergedError(RuntimeError):
+    """A replay of the input journal reached other ids than the venue had: it no longer reproduces the journal."""
+
+
+def check_replay(started: VenueStarted, journal_seq: int, engine: Any, path: str | os.PathLike[str]) -> None:
+    """At a venue_started entry after the first: the replay's engine must hand out the ids the venue did.
+
+    Every reader that replays the journal (restart recovery, the auditor, the market-data feed) checks
+    it, so that a matching change that alters the outcome of old commands stops them instead of their
+    recovering other books, deriving other audit records or publishing other market data.
+    """
+    if (started.next_sequence, started.next_order_id) != (engine.next_sequence, engine.next_order_id):
+        raise ReplayDivergedError(
+            f"{path}: replay diverged at journal_seq {journal_seq}: the venue ran with next sequence "
+            f"{started.next_sequence} and order id {started.next_order_id}, the replay reached "
+            f"{engine.next_sequence} and {engine.next_order_id}; the matching code no longer reproduces this "
+            f"journal (start a new journal, or run the version that wrote it)")
 _ENTRY_TYPES: dict[str, type] = {cls.kind: cls for cls in typing.get_args(InputEntry)}
 
 

@@ -118,3 +118,27 @@ def test_a_feed_whose_journal_does_not_verify_exits_1_saying_where(tmp_path, cap
                                  work_dir=tmp_path, stop_requested=lambda: True)
     assert status == 1
     assert f"the input journal {journal / COMMANDS_FILE_NAME} does not verify at line 1" in caplog.text
+
+
+def test_a_feed_whose_journal_the_matching_code_no_longer_reproduces_exits_1_saying_so(tmp_path, caplog):
+    import logging
+
+    from config import load_settings
+    from fix_gateway.market_data_feed import run_market_data
+    from fix_gateway.sessions import load_sessions
+    from matching import OrderType, Side, SubmitOrder
+    from reporting.command_journal import CommandJournal, VenueStarted
+
+    repo = Path(__file__).resolve().parents[2]
+    settings = load_settings(repo / "config" / "exchange.yaml")
+    journal = CommandJournal(tmp_path / "journal", "os")
+    journal.record(VenueStarted(1, 1, 1))
+    journal.command(2, SubmitOrder("BROKER1", "FIRM_A", "X1", "AAPL", Side.BUY, OrderType.LIMIT, 5, 1_890_000),
+                    "BROKER1", 2)
+    journal.record(VenueStarted(3, 50, 50))  # the venue had handed out more ids than the replay does
+    journal.close()
+    with caplog.at_level(logging.CRITICAL, logger="fixex.marketdata"):
+        status = run_market_data(settings, load_sessions(repo / "sessions.cfg", settings), tmp_path / "journal",
+                                 work_dir=tmp_path, stop_requested=lambda: True)
+    assert status == 1
+    assert "market data cannot start" in caplog.text and "replay diverged at journal_seq 3" in caplog.text

@@ -13,7 +13,7 @@ import pytest
 from config import load_settings
 from matching import CancelOrder, EndTradingDay, OrderRejectReason, OrderType, RejectOrder, Side, SubmitOrder
 from reporting.auditor import Auditor
-from reporting.command_journal import CommandJournal, OperatorActed, VenueStarted
+from reporting.command_journal import CommandJournal, OperatorActed, ReplayDivergedError, VenueStarted
 from reporting.fees import FeeSchedule
 from reporting.journal import read_journal
 from reporting.records import record_to_json
@@ -170,3 +170,45 @@ def test_a_journal_that_does_not_start_with_venue_started_is_refused(tmp_path: P
             auditor.run_once()
     finally:
         auditor.close()
+
+
+def test_a_journal_the_matching_code_no_longer_reproduces_is_refused_not_audited_differently(tmp_path: Path) -> None:
+    journal = CommandJournal(tmp_path, "os")
+    journal.record(VenueStarted(T0, 1000, 500))
+    journal.command(T0 + 1, SubmitOrder("BROKER1", "FIRM_A", "b1", "AAPL", Side.BUY, OrderType.LIMIT, 10, 1_900_000),
+                    "BROKER1", 2)
+    journal.record(VenueStarted(T0 + 2, 1050, 550))  # the venue had handed out more ids than this replay does
+    journal.close()
+    auditor = Auditor(SETTINGS, tmp_path, None, fsync_policy="os")
+    try:
+        with pytest.raises(ReplayDivergedError, match="replay diverged at journal_seq 3"):
+            auditor.run_once()
+        assert auditor.derived_seq == 2  # the entries before it are audited, nothing from it on
+        assert [e.record.kind for e in read_journal(auditor.audit_path)][-1] == "order_accepted"
+    finally:
+        auditor.close()
+
+
+def test_the_audit_service_stops_at_a_diverged_replay_with_what_came_before_it_loaded(tmp_path: Path, caplog) -> None:
+    import logging
+
+    from sqlalchemy import create_engine, select
+
+    from reporting.audit_service import run_audit
+    from reporting.schema import audit_events
+
+    journal = CommandJournal(tmp_path, "os")
+    journal.record(VenueStarted(T0, 1000, 500))
+    journal.command(T0 + 1, SubmitOrder("BROKER1", "FIRM_A", "b1", "AAPL", Side.BUY, OrderType.LIMIT, 10, 1_900_000),
+                    "BROKER1", 2)
+    journal.record(VenueStarted(T0 + 2, 1050, 550))
+    journal.command(T0 + 3, EndTradingDay())
+    journal.close()
+    database_url = f"sqlite:///{tmp_path / 'audit.db'}"
+    with caplog.at_level(logging.CRITICAL, logger="fixex.audit"):
+        status = run_audit(SETTINGS, tmp_path, None, database_url=database_url, once=True)
+    assert status == 1
+    assert "cannot audit past this point" in caplog.text and "replay diverged at journal_seq 3" in caplog.text
+    with create_engine(database_url).connect() as connection:
+        kinds = connection.execute(select(audit_events.c.kind).order_by(audit_events.c.journal_seq)).scalars().all()
+    assert kinds[0] == "venue_started" and "trading_day_ended" not in kinds and len(kinds) >= 3
