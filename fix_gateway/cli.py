@@ -17,7 +17,7 @@ from pathlib import Path
 import quickfix as fix
 
 from config import DEFAULT_CONFIG_PATH, ConfigError, load_settings
-from fix_gateway import heap
+from fix_gateway import heap, quickfix_threads
 from fix_gateway.audit_child import audit_child, market_data_child
 from fix_gateway.gateway import Gateway
 from fix_gateway.sessions import SessionsFileError, load_sessions
@@ -177,6 +177,7 @@ def _serve(args: argparse.Namespace) -> int:
                  session.version, role.firm_id, role.role)
     # Before the port opens: the first full collection must not stall the first orders.
     heap.tune_for_trading()
+    quickfix_threads.keep_thread_states_in_this_process()  # its acceptor lives as long as the process
     heap.settle()
     try:
         gateway.start()
@@ -252,6 +253,7 @@ def _market_data(args: argparse.Namespace) -> int:
     sessions = load_sessions(args.sessions or settings.fix.sessions_file, settings)
     stop_requested = _stop_requested(args.parent_pid)
     heap.tune_for_trading()
+    quickfix_threads.keep_thread_states_in_this_process()  # its acceptor lives as long as the process
     return run_market_data(settings, sessions, Path(args.journal or settings.journal.path), work_dir=Path(args.work_dir),
                            stop_requested=stop_requested)
 

@@ -24,7 +24,6 @@ from typing import Callable, Iterable
 import quickfix as fix
 
 from config import Settings
-from fix_gateway.quickfix_threads import keep_thread_state
 from fix_gateway.sessions import load_sessions
 
 log = logging.getLogger("fixex.initiator")
@@ -224,7 +223,6 @@ class Initiator(fix.Application):
             log.warning("%s rejected a message from the venue: %s", self.comp_id, raw.replace(SOH, "|"))
 
     def fromAdmin(self, message, session_id):
-        keep_thread_state()
         raw = message.toString()
         if f"{SOH}35=3{SOH}" in raw:
             self.rejects_received.append(raw.replace(SOH, "|"))
@@ -238,7 +236,6 @@ class Initiator(fix.Application):
         pass
 
     def fromApp(self, message, session_id):
-        keep_thread_state()
         if self.on_message is None:
             return
         raw = message.toString()

@@ -19,7 +19,6 @@ import quickfix as fix
 
 from fix_gateway.acceptor import shipped_dictionary
 from fix_gateway.market_data import dictionaries_for
-from fix_gateway.quickfix_threads import keep_thread_state
 
 SOH = "\x01"
 VERSION = {
@@ -137,7 +136,6 @@ class FixClient(fix.Application):
             self.rejects_sent.append(raw.replace(SOH, "|"))
 
     def fromAdmin(self, message, session_id):
-        keep_thread_state()
         self.admin.append(parse(message.toString()))
 
     def toApp(self, message, session_id):
@@ -151,7 +149,6 @@ class FixClient(fix.Application):
         self._reading.set()
 
     def fromApp(self, message, session_id):
-        keep_thread_state()
         self._reading.wait()
         raw = message.toString()
         fields = parse(raw)

@@ -1,8 +1,16 @@
-"""QuickFIX's own threads keep one Python thread state once asked to, instead of a new one per callback."""
+"""QuickFIX's own threads keep one Python thread state once the process asks, instead of a new one per callback.
+
+Each case runs in a process of its own: a kept state outlives its thread, and this test leaves none
+behind in the test run.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -11,13 +19,14 @@ import quickfix as fix
 
 from fix_gateway.quickfix_threads import keep_thread_state
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 class CountingApplication(fix.Application):
     """Counts, in a thread-local, the admin messages its QuickFIX thread has delivered so far."""
 
-    def __init__(self, keep: bool) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.keep = keep
         self.local = threading.local()
         self.seen: list[int] = []  # the thread-local count each callback found
 
@@ -29,8 +38,7 @@ class CountingApplication(fix.Application):
     def fromApp(self, message, session_id): pass
 
     def fromAdmin(self, message, session_id):
-        if self.keep:
-            keep_thread_state()
+        keep_thread_state()
         count = getattr(self.local, "count", 0)
         self.seen.append(count)
         self.local.count = count + 1
@@ -52,15 +60,14 @@ def settings_file(path: Path, port: int, connection_type: str, sender: str, targ
     return fix.SessionSettings(str(path))
 
 
-def admin_counts_seen_by_the_acceptor(tmp_path: Path, keep: bool) -> list[int]:
+def admin_counts_seen_by_the_acceptor(directory: Path) -> list[int]:
     """Logon, then heartbeats every second: at least three admin messages on the acceptor's thread."""
     port = free_port()
-    application = CountingApplication(keep)
-    acceptor_settings = settings_file(tmp_path / "acceptor.cfg", port, "acceptor", "VENUE", "CLIENT")
-    initiator_settings = settings_file(tmp_path / "initiator.cfg", port, "initiator", "CLIENT", "VENUE")
-    acceptor = fix.SocketAcceptor(application, fix.MemoryStoreFactory(), acceptor_settings)
-    client = CountingApplication(keep=False)
-    initiator = fix.SocketInitiator(client, fix.MemoryStoreFactory(), initiator_settings)
+    application, client = CountingApplication(), CountingApplication()
+    acceptor = fix.SocketAcceptor(application, fix.MemoryStoreFactory(),
+                                  settings_file(directory / "acceptor.cfg", port, "acceptor", "VENUE", "CLIENT"))
+    initiator = fix.SocketInitiator(client, fix.MemoryStoreFactory(),
+                                    settings_file(directory / "initiator.cfg", port, "initiator", "CLIENT", "VENUE"))
     acceptor.start()
     initiator.start()
     try:
@@ -70,25 +77,38 @@ def admin_counts_seen_by_the_acceptor(tmp_path: Path, keep: bool) -> list[int]:
     finally:
         initiator.stop(True)
         acceptor.stop(True)
-    assert len(application.seen) >= 3, "the session did not log on and exchange heartbeats"
     return application.seen
 
 
-def test_without_keeping_each_callback_on_the_quickfix_thread_gets_a_fresh_thread_state(tmp_path: Path) -> None:
-    # What the binding does by default (SWIG's PyGILState_Ensure per callback): thread-locals never survive.
-    # Should a quickfix release stop doing this, keep_thread_state is no longer needed.
-    assert set(admin_counts_seen_by_the_acceptor(tmp_path, keep=False)) == {0}
+def seen_in_a_process_of_its_own(tmp_path: Path, keep: bool) -> list[int]:
+    script = ("import json, sys\nfrom pathlib import Path\nimport test_quickfix_threads as t\n"
+              + ("from fix_gateway.quickfix_threads import keep_thread_states_in_this_process\n"
+                 "keep_thread_states_in_this_process()\n" if keep else "")
+              + "print(json.dumps(t.admin_counts_seen_by_the_acceptor(Path(sys.argv[1]))))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60,
+                          cwd=REPO, env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                              [str(REPO), str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])})
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert len(seen) >= 3, "the session did not log on and exchange heartbeats"
+    return seen
 
 
-def test_a_kept_quickfix_thread_sees_its_thread_state_from_callback_to_callback(tmp_path: Path) -> None:
-    seen = admin_counts_seen_by_the_acceptor(tmp_path, keep=True)
+def test_by_default_each_callback_on_the_quickfix_thread_gets_a_fresh_thread_state(tmp_path: Path) -> None:
+    # What the binding does (SWIG's PyGILState_Ensure per callback): thread-locals never survive a callback.
+    # Should a quickfix release stop doing this, keeping thread states is no longer needed.
+    assert set(seen_in_a_process_of_its_own(tmp_path, keep=False)) == {0}
+
+
+def test_a_process_that_keeps_thread_states_sees_one_from_callback_to_callback(tmp_path: Path) -> None:
+    seen = seen_in_a_process_of_its_own(tmp_path, keep=True)
     assert seen == list(range(len(seen)))
 
 
 def test_keeping_on_a_python_thread_changes_nothing_visible() -> None:
-    keep_thread_state()
-    keep_thread_state()  # once per thread: the second call only looks
-    worker = threading.Thread(target=keep_thread_state)
-    worker.start()
-    worker.join(timeout=5)
-    assert not worker.is_alive()
+    script = ("import threading\nfrom fix_gateway.quickfix_threads import *\n"
+              "keep_thread_states_in_this_process()\nkeep_thread_state()\nkeep_thread_state()\n"
+              "worker = threading.Thread(target=keep_thread_state)\nworker.start()\nworker.join(5)\n"
+              "print('alive' if worker.is_alive() else 'done')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr
