@@ -91,6 +91,7 @@ class OperatorActed:
 
 
 InputEntry = VenueStarted | CommandApplied | OperatorActed
+_ENTRY_TYPES: dict[str, type] = {cls.kind: cls for cls in typing.get_args(InputEntry)}
 
 
 class ReplayDivergedError(RuntimeError):
@@ -110,7 +111,6 @@ def check_replay(started: VenueStarted, journal_seq: int, engine: Any, path: str
             f"{started.next_sequence} and order id {started.next_order_id}, the replay reached "
             f"{engine.next_sequence} and {engine.next_order_id}; the matching code no longer reproduces this "
             f"journal (start a new journal, or run the version that wrote it)")
-_ENTRY_TYPES: dict[str, type] = {cls.kind: cls for cls in typing.get_args(InputEntry)}
 
 
 # ---------------------------------------------------------------------- commands

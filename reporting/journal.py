@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
-from hashlib import sha256
 import json
 import logging
 import os
@@ -131,7 +130,7 @@ def _encode_line(journal_seq: int, payload: Any, prev_hash: str, codec: JournalC
 
 def _chained_line(body: str, prev_hash: str) -> tuple[bytes, str]:
     """_encode_line's result for a body already built as text (canonical JSON, ASCII)."""
-    digest = sha256((prev_hash + body).encode("ascii")).hexdigest()
+    digest = hashlib.sha256((prev_hash + body).encode("ascii")).hexdigest()
     return (body[:-1] + ',"prev_hash":"' + prev_hash + '","hash":"' + digest + '"}\n').encode("ascii"), digest
 
 
@@ -375,10 +374,7 @@ class JournalWriter:
         Durability on return depends on the fsync policy.
         """
         with self._lock:
-            if self._closed:
-                raise ValueError(f"{self.path}: journal is closed")
-            if self.error is not None:  # after a failed fsync nothing written since is known to be on disk
-                raise OSError(f"{self.path}: an earlier fsync failed ({self.error}); not appending")
+            self._check_writable()
             seq = self.last_seq + 1
             line, digest = _encode_line(seq, record, self.last_hash, self.codec)
             _write_all(self._fd, line)
@@ -388,18 +384,23 @@ class JournalWriter:
                 self._mark_synced(seq)
         return seq
 
+    def _check_writable(self) -> None:
+        """Lock held: refuse to append to a closed journal, or after a failed fsync (nothing written since
+        would be known to be on disk)."""
+        if self._closed:
+            raise ValueError(f"{self.path}: journal is closed")
+        if self.error is not None:
+            raise OSError(f"{self.path}: an earlier fsync failed ({self.error}); not appending")
+
     def append_all(self, records: list[Any]) -> int:
         """Append several payloads with one write (for a writer off the hot path, such as the auditor);
         return the journal_seq of the last, or of the journal's end when `records` is empty.
 
-        One system call however many records: a killed process leaves all of them or none (a power
-        loss may leave a torn tail, which the next open cuts off as with `append`).
+        One system call for the lot, as a rule. A process killed during it leaves whole lines and at most
+        one torn last line, which the next open cuts off, as after a crash during `append`.
         """
         with self._lock:
-            if self._closed:
-                raise ValueError(f"{self.path}: journal is closed")
-            if self.error is not None:
-                raise OSError(f"{self.path}: an earlier fsync failed ({self.error}); not appending")
+            self._check_writable()
             seq, digest = self.last_seq, self.last_hash
             lines = []
             for record in records:
@@ -421,10 +422,7 @@ class JournalWriter:
         the hash and the write happen under the lock. The caller guarantees the text is canonical ASCII.
         """
         with self._lock:
-            if self._closed:
-                raise ValueError(f"{self.path}: journal is closed")
-            if self.error is not None:
-                raise OSError(f"{self.path}: an earlier fsync failed ({self.error}); not appending")
+            self._check_writable()
             seq = self.last_seq + 1
             line, digest = _chained_line(head + str(seq) + tail, self.last_hash)
             _write_all(self._fd, line)
