@@ -686,7 +686,7 @@ class JournalLoader:
                 statement = insert(table).on_conflict_do_nothing(index_elements=["journal_seq"])
                 if postgresql:  # RETURNING counts the rows inserted: PostgreSQL's rowcount of an executemany does not
                     inserted += len(connection.execute(statement.returning(table.c.journal_seq), rows).all())
-                else:  # SQLite counts them itself, and a plain executemany is several times cheaper than RETURNING
+                else:  # SQLite counts them itself; a plain executemany loads about 10% faster than with RETURNING
                     inserted += connection.execute(statement, rows).rowcount
             derive_rows(connection, events)
         return inserted
