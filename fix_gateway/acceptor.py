@@ -232,7 +232,9 @@ class SessionHost(fix.Application):
         pass
 
     def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        keep_thread_state()  # a Logon comes first: from then on QuickFIX's thread keeps its Python state
+        # Every session's Logon comes through here first, on the acceptor's one thread: from then on that
+        # thread keeps its Python state, and the order path itself never checks.
+        keep_thread_state()
         raw = message.toString()
         if "\x0135=0\x01" in raw and f"\x01112={PROBE_PREFIX}" in raw:  # a subscriber read up to our probe
             f = parse(raw)

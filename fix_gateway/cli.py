@@ -144,8 +144,9 @@ def _serve(args: argparse.Namespace) -> int:
     auditor = (None if args.no_audit else
                audit_child(args.config, gateway.journal_directory.resolve(), gateway.message_log_directory,
                            args.log_level))
+    journal_fed = [s.comp_id for s in settings.sessions if s.role != "order_entry"]  # market data, drop copy
     feed = None
-    if not args.no_audit and not args.no_market_data and any(s.role != "order_entry" for s in settings.sessions):
+    if not args.no_audit and not args.no_market_data and journal_fed:
         feed = market_data_child(args.config, args.sessions, gateway.journal_directory.resolve(), Path.cwd(),
                                  args.log_level)
         problem = _port_unavailable(settings.fix.host, settings.market_data.port)
@@ -192,9 +193,9 @@ def _serve(args: argparse.Namespace) -> int:
                     "loses every order, and market-data sessions are not served (their feed reads the journal)")
     if feed is not None:
         feed.start()
-    elif args.no_market_data and any(s.role != "order_entry" for s in settings.sessions):
+    elif args.no_market_data and journal_fed:
         log.warning("--no-market-data: the market-data process is not started, so %s cannot log on",
-                    ", ".join(s.comp_id for s in settings.sessions if s.role != "order_entry"))
+                    ", ".join(journal_fed))
     log.info("order books ready for %s", ", ".join(gateway.engine.symbols))
     days_ended = gateway.trading_days_ended
     log.info("ready; stop with Ctrl-C or SIGTERM")

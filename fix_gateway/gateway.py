@@ -37,7 +37,6 @@ from fix_gateway.market_data import (
 )
 from fix_gateway.metrics import VenueCollector, VenueCounters, serve_metrics
 from fix_gateway.outbound import Outbound, business_reject, mass_cancel_reject
-from fix_gateway.quickfix_threads import keep_thread_state
 from fix_gateway.sessions import SessionsFile
 from fix_gateway.venue import (
     build_engine, build_firm_exposure, build_order_limits, build_price_collars,
@@ -241,7 +240,6 @@ class Gateway(SessionHost):
 
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         arrived_ns = time.perf_counter_ns()  # latency metric: from here to the replies sent
-        keep_thread_state()
         raw = message.toString()
         f = parse(raw)
         msg_type = f.get("35", "")

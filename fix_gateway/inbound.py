@@ -231,8 +231,6 @@ def _quantity_or_zero(f: Mapping[str, str]) -> int:
         return 0
 
 
-
-
 def _order_id(f: Mapping[str, str]) -> tuple[int | None, str | None]:
     if "37" not in f:
         return None, None

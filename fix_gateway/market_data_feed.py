@@ -46,7 +46,6 @@ from fix_gateway.market_data import (
     translate_request,
 )
 from fix_gateway.outbound import DROP_COPY_EVENTS, Outbound, business_reject
-from fix_gateway.quickfix_threads import keep_thread_state
 from fix_gateway.sessions import SessionsFile
 from fix_gateway.venue import build_engine
 from fix_gateway.versions import NOT_AUTHORIZED, OTHER_BUSINESS_REASON, UNKNOWN_SECURITY
@@ -311,7 +310,6 @@ class MarketDataFeed(SessionHost):
             self.publisher.request(DropSession(comp_id))  # a subscription lasts as long as its session
 
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
-        keep_thread_state()
         raw = message.toString()
         f = parse(raw)
         msg_type = f.get("35", "")

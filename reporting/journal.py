@@ -373,31 +373,14 @@ class JournalWriter:
 
         Durability on return depends on the fsync policy.
         """
-        with self._lock:
-            self._check_writable()
-            seq = self.last_seq + 1
-            line, digest = _encode_line(seq, record, self.last_hash, self.codec)
-            _write_all(self._fd, line)
-            self.last_seq, self.last_hash = seq, digest
-            if self.fsync_policy == "always":
-                os.fsync(self._fd)
-                self._mark_synced(seq)
-        return seq
-
-    def _check_writable(self) -> None:
-        """Lock held: refuse to append to a closed journal, or after a failed fsync (nothing written since
-        would be known to be on disk)."""
-        if self._closed:
-            raise ValueError(f"{self.path}: journal is closed")
-        if self.error is not None:
-            raise OSError(f"{self.path}: an earlier fsync failed ({self.error}); not appending")
+        return self.append_all([record])
 
     def append_all(self, records: list[Any]) -> int:
-        """Append several payloads with one write (for a writer off the hot path, such as the auditor);
-        return the journal_seq of the last, or of the journal's end when `records` is empty.
+        """Append several payloads with one write (the auditor writes a batch at a time); return the
+        journal_seq of the last, or of the journal's end when `records` is empty.
 
         One system call for the lot, as a rule. A process killed during it leaves whole lines and at most
-        one torn last line, which the next open cuts off, as after a crash during `append`.
+        one torn last line, which the next open cuts off, as after a crash during a single append.
         """
         with self._lock:
             self._check_writable()
@@ -408,11 +391,7 @@ class JournalWriter:
                 line, digest = _encode_line(seq, record, digest, self.codec)
                 lines.append(line)
             if lines:
-                _write_all(self._fd, b"".join(lines))
-                self.last_seq, self.last_hash = seq, digest
-                if self.fsync_policy == "always":
-                    os.fsync(self._fd)
-                    self._mark_synced(seq)
+                self._write(b"".join(lines), seq, digest)
         return seq
 
     def append_body(self, head: str, tail: str) -> int:
@@ -425,12 +404,24 @@ class JournalWriter:
             self._check_writable()
             seq = self.last_seq + 1
             line, digest = _chained_line(head + str(seq) + tail, self.last_hash)
-            _write_all(self._fd, line)
-            self.last_seq, self.last_hash = seq, digest
-            if self.fsync_policy == "always":
-                os.fsync(self._fd)
-                self._mark_synced(seq)
+            self._write(line, seq, digest)
         return seq
+
+    def _check_writable(self) -> None:
+        """Lock held: refuse to append to a closed journal, or after a failed fsync (nothing written since
+        would be known to be on disk)."""
+        if self._closed:
+            raise ValueError(f"{self.path}: journal is closed")
+        if self.error is not None:
+            raise OSError(f"{self.path}: an earlier fsync failed ({self.error}); not appending")
+
+    def _write(self, data: bytes, last_seq: int, last_hash: str) -> None:
+        """Lock held: write lines ending with entry `last_seq`, then move the chain's end there."""
+        _write_all(self._fd, data)
+        self.last_seq, self.last_hash = last_seq, last_hash
+        if self.fsync_policy == "always":
+            os.fsync(self._fd)
+            self._mark_synced(last_seq)
 
     def flush(self) -> None:
         """Force everything appended so far to disk, whatever the policy."""

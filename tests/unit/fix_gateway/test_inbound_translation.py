@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,10 +32,13 @@ def test_a_price_in_dollars_becomes_integer_price_units_every_time_it_is_seen():
 
 
 def test_the_same_price_text_on_another_instrument_is_that_instruments_units():
-    translator = inbound()
+    instruments = {i.symbol: i for i in SETTINGS.instruments}
+    instruments["MSFT"] = dataclasses.replace(instruments["MSFT"], price_decimals=2)  # units of 0.01, not 0.0001
+    translator = Inbound(instruments, SETTINGS.venue.trading_day_end)
     aapl, msft = (translator.new_order(order("12.5", symbol), BROKER1) for symbol in ("AAPL", "MSFT"))
     assert isinstance(aapl, SubmitOrder) and isinstance(msft, SubmitOrder)
-    assert aapl.symbol == "AAPL" and msft.symbol == "MSFT" and aapl.price == msft.price  # both tick 0.01
+    assert aapl.price * instruments["AAPL"].price_unit == Decimal("12.5") == msft.price * Decimal("0.01")
+    assert aapl.price != msft.price  # one cached text, two instruments: each in its own units
 
 
 def test_a_price_finer_than_the_price_unit_is_refused_each_time_it_is_sent():
