@@ -56,8 +56,16 @@ class ChildProcess:
 
     def start(self) -> None:
         # stdin closed; stdout and stderr shared with the venue, so its log lines appear in the same place.
-        self._process = subprocess.Popen(self._command, stdin=subprocess.DEVNULL, preexec_fn=self._lower_priority)
+        self._process = subprocess.Popen(self._command, stdin=subprocess.DEVNULL, preexec_fn=self._before_exec)
         log.info("%s started (pid %d)", self.name, self._process.pid)
+
+    def _before_exec(self) -> None:
+        """In the forked child: SIGTERM held back until the child has installed its handler (fix_gateway.cli
+        _stop_requested unblocks it). A serve stopped while a child is still importing would otherwise kill
+        it unheard, before it could finish its work (seen: an auditor that never caught up)."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        if self._lower_priority is not None:
+            self._lower_priority()
 
     @property
     def pid(self) -> int | None:
@@ -89,6 +97,9 @@ class ChildProcess:
                 log.error("%s did not finish within %.0f s; killed", self.name, self._stop_timeout_s)
                 self._process.kill()
                 self._process.wait()
+        if self._process.returncode < 0:
+            log.error("%s ended by %s before it could finish", self.name,
+                      signal.Signals(-self._process.returncode).name)
         return self._process.returncode
 
 

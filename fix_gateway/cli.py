@@ -225,6 +225,8 @@ def _stop_requested(parent_pid: int | None):
     itself, in order (the venue first, so that the last commands still reach market data and the audit trail)."""
     received: list[str] = []
     signal.signal(signal.SIGTERM, lambda signum, _frame: received.append("SIGTERM"))
+    # serve starts its children with SIGTERM blocked (audit_child): one sent meanwhile arrives here, handled.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     if parent_pid:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         return lambda: bool(received) or os.getppid() != parent_pid
