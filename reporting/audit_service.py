@@ -30,6 +30,7 @@ STATUS_FILE_NAME = "audit-status.json"
 STATUS_INTERVAL_S = 1.0
 IDLE_WAIT_S = 0.05
 LOCK_WAIT_S = 120.0
+STOP_LOCK_WAIT_S = 30.0
 
 
 def run_audit(settings: Settings, journal_directory: Path, message_log_directory: Path | None, *,
@@ -91,14 +92,19 @@ def _audit_until_stopped(auditor: Auditor, loader: JournalLoader, status_path: P
 def _open_auditor(settings: Settings, journal_directory: Path, message_log_directory: Path | None,
                   stop_requested: Callable[[], bool], wait_s: float = LOCK_WAIT_S) -> Auditor | None:
     """The auditor, once the audit journal is free: an auditor left over from a venue killed with
-    SIGKILL finishes its last pass before it lets go."""
+    SIGKILL finishes its last pass before it lets go. A stop asked for meanwhile still waits for it, up to
+    `STOP_LOCK_WAIT_S`: stopping means auditing what is left, and the journal is free in a moment."""
     deadline = time.monotonic() + wait_s
+    stopping = False
     while True:
         try:
             return Auditor(settings, journal_directory, message_log_directory,
                            fees=FeeSchedule.from_settings(settings))
         except RuntimeError as error:
-            if "another JournalWriter" not in str(error) or time.monotonic() > deadline or stop_requested():
+            if not stopping and stop_requested():
+                stopping = True
+                deadline = min(deadline, time.monotonic() + STOP_LOCK_WAIT_S)
+            if "another JournalWriter" not in str(error) or time.monotonic() > deadline:
                 log.error("cannot audit: %s", error)
                 return None
             time.sleep(0.2)

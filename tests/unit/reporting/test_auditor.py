@@ -212,3 +212,34 @@ def test_the_audit_service_stops_at_a_diverged_replay_with_what_came_before_it_l
     with create_engine(database_url).connect() as connection:
         kinds = connection.execute(select(audit_events.c.kind).order_by(audit_events.c.journal_seq)).scalars().all()
     assert kinds[0] == "venue_started" and "trading_day_ended" not in kinds and len(kinds) >= 3
+
+
+def test_an_auditor_asked_to_stop_while_a_leftover_one_holds_the_journal_still_waits_for_it(tmp_path: Path) -> None:
+    import threading
+
+    from reporting.audit_service import _open_auditor
+
+    _inputs(tmp_path)
+    leftover = Auditor(SETTINGS, tmp_path, None, fsync_policy="os")  # a killed venue's auditor, finishing
+    threading.Timer(0.5, leftover.close).start()
+    auditor = _open_auditor(SETTINGS, tmp_path, None, stop_requested=lambda: True)
+    try:
+        assert auditor is not None  # stopping means auditing what is left, so it took over once it could
+    finally:
+        if auditor is not None:
+            auditor.close()
+
+
+def test_an_auditor_gives_up_with_a_clear_error_when_the_journal_stays_held(tmp_path: Path, caplog) -> None:
+    import logging
+
+    from reporting.audit_service import _open_auditor
+
+    _inputs(tmp_path)
+    holder = Auditor(SETTINGS, tmp_path, None, fsync_policy="os")
+    try:
+        with caplog.at_level(logging.ERROR, logger="fixex.audit"):
+            assert _open_auditor(SETTINGS, tmp_path, None, stop_requested=lambda: False, wait_s=0.5) is None
+    finally:
+        holder.close()
+    assert "cannot audit" in caplog.text and "another JournalWriter" in caplog.text
