@@ -6,7 +6,10 @@ the venue killed with SIGKILL in the middle and started again. Afterwards:
 
 - the brokers (each keeping its FIX store, as a real engine does) know what the venue knows: every
   order's status request agrees with the ExecutionReports the broker was sent, and no ExecID came twice;
-- a market-data subscriber's snapshot is the book the brokers' open orders add up to;
+- a market-data subscriber's snapshot is the book the brokers' open orders add up to, and so is the book
+  another rebuilds from incrementals (no RptSeq gap);
+- the drop-copy session, keeping its store across the kill, got a copy of every ExecutionReport the
+  brokers got, none twice unless marked PossResend;
 - compliance finds every ExecutionReport the brokers received in the audit trail, every order's final
   quantities in `orders`, and a hash chain that verifies.
 """
@@ -180,6 +183,21 @@ def _settle(brokers: list[Broker]) -> None:
             return
 
 
+def _connect_drop_copy(market_data_port: int, tmp_path: Path) -> FixClient:
+    # Keeps its sequence numbers across the kill: what it missed is resent on logon.
+    return FixClient("DROPCOPY1", "FIX.4.4", market_data_port, tmp_path, reset=False, store="kept").start()
+
+
+def _all_received(client: FixClient, wait: float = 0.5) -> list[dict[str, str]]:
+    received = []
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            received.append(client.received.get(timeout=max(0.0, deadline - time.monotonic())))
+        except Exception:
+            return [m for m in received if m["35"] == "8"]
+
+
 def _ask_status_of_every_open_order(brokers: list[Broker]) -> list[tuple[str, str, Order, dict[str, str]]]:
     """Each open order's status as the venue has it, beside what the broker believed."""
     answers = []
@@ -204,17 +222,20 @@ def _book_of(brokers: list[Broker]) -> dict[str, list[tuple[Decimal, int]]]:
     return {"0": sorted(levels["0"].items(), reverse=True), "1": sorted(levels["1"].items())}
 
 
-def test_a_random_day_survives_a_kill_and_the_brokers_the_subscriber_and_the_audit_trail_agree(tmp_path: Path):
+def test_a_random_day_survives_a_kill_and_brokers_subscribers_drop_copy_and_audit_trail_agree(tmp_path: Path):
     rng = random.Random(20261124)
     port, market_data_port = free_port(), free_port()
     config = _config(tmp_path, port, market_data_port)
     database_url = f"sqlite:///{tmp_path / 'var' / 'audit.db'}"
     brokers = [Broker(comp_id) for comp_id in BROKERS]
 
+    copies: list[dict[str, str]] = []  # what the drop-copy session was sent, across both venues
+
     process = _serve(config, tmp_path)
     try:
         for broker in brokers:
             _connect(broker, port, tmp_path)
+        drop = _connect_drop_copy(market_data_port, tmp_path)
         _trade(rng, brokers, 1, ACTIONS_PER_PHASE)
         in_flight = []  # new orders sent without waiting: the venue dies somewhere among them
         for _ in range(IN_FLIGHT_AT_THE_KILL):
@@ -228,15 +249,18 @@ def test_a_random_day_survives_a_kill_and_the_brokers_the_subscriber_and_the_aud
         for broker in brokers:
             broker.drain(0.5)
             broker.client.stop()
+        copies += _all_received(drop)
+        drop.stop()
     finally:
         if process.poll() is None:
             process.kill()
 
     process = _serve(config, tmp_path)
-    subscriber = None
+    subscriber = watcher = drop = None
     try:
         for broker in brokers:
             _connect(broker, port, tmp_path)
+        drop = _connect_drop_copy(market_data_port, tmp_path)
         _settle(brokers)  # the resends of what the venue had sent and the brokers had not read
         # Orders in flight at the kill and still unanswered: journaled (their status now says so) or never
         # seen (the venue does not know them).
@@ -246,6 +270,9 @@ def test_a_random_day_survives_a_kill_and_the_brokers_the_subscriber_and_the_aud
                 broker.wait_for_answer(client_order_id)
         _ask_status_of_every_open_order(brokers)  # a broker back from an outage reconciles first
 
+        watcher = FixClient("MDCLIENT2", "FIX.5.0SP2", market_data_port, tmp_path).start()
+        watcher.subscribe("watch", [SYMBOL], "01", depth=0)  # a snapshot, then every change
+        watched = RebuiltBook()
         _trade(rng, brokers, 2, ACTIONS_PER_PHASE)
         _settle(brokers)
         # Quantities, not OrdStatus: FIX 4.2 reports a replace with OrdStatus 5 and the order later as 0 or 1.
@@ -264,12 +291,23 @@ def test_a_random_day_survives_a_kill_and_the_brokers_the_subscriber_and_the_aud
         expected = _book_of(brokers)
         assert (book.side(SYMBOL, True), book.side(SYMBOL, False)) == (expected["0"], expected["1"])
         assert len(expected["0"]) >= 3 and len(expected["1"]) >= 3, expected  # a book worth comparing
+        deadline = time.monotonic() + 10
+        while (watched.side(SYMBOL, True), watched.side(SYMBOL, False)) != (expected["0"], expected["1"]):
+            assert time.monotonic() < deadline, (watched.side(SYMBOL, True), watched.side(SYMBOL, False), expected)
+            watched.drain(watcher, 0.05)  # checks RptSeq has no gap as it goes
+        assert watched.snapshots == 1  # one snapshot, then only incrementals: it never fell behind
+
+        reported = set().union(*(b.exec_ids for b in brokers))
+        deadline = time.monotonic() + 10
+        while not reported <= {c["17"] for c in copies}:
+            assert time.monotonic() < deadline, f"never copied: {sorted(reported - {c['17'] for c in copies})[:10]}"
+            copies += _all_received(drop, 0.1)
     finally:
         # The venue first: a broker that disconnected from a running venue would have its Day orders
         # cancelled (cancel on disconnect), which it would not hear about, and the audit trail would differ.
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=120)
-        for client in [subscriber, *(b.client for b in brokers)]:
+        for client in [subscriber, watcher, drop, *(b.client for b in brokers)]:
             if client is not None:
                 client.stop()
     assert process.returncode == 0, output
@@ -290,5 +328,8 @@ def test_a_random_day_survives_a_kill_and_the_brokers_the_subscriber_and_the_aud
             row = final[order_id]
             assert (row.session, row.leaves_quantity, row.cum_quantity) == (broker.comp_id, order.leaves, order.cum)
     assert sum(len(b.exec_ids) for b in brokers) > 2 * ACTIONS_PER_PHASE
+    copied = Counter(c["17"] for c in copies if c.get("97") != "Y")  # 97=Y: may repeat one sent before a restart
+    assert not [e for e, n in copied.items() if n > 1], "a copy sent twice without PossResend"
+    assert {c["17"] for c in copies} <= audited_exec_ids
     result = verify_chain(database_url)
     assert result.ok, result
