@@ -33,9 +33,10 @@ from sqlalchemy import create_engine, select
 from fix_client import FixClient, free_port
 from reporting.schema import audit_events, orders
 from reporting.verify import verify_chain
+from reporting_postgres_fixtures import postgres_server, scratch_databases  # noqa: F401 (fixtures)
 from test_market_data import RebuiltBook
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FIXEX = [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())"]
 BROKERS = {"BROKER1": "FIX.4.4", "BROKER3": "FIX.4.2", "BROKER4": "FIX.5.0SP2"}
 ACTIONS_PER_PHASE = 250
@@ -43,13 +44,22 @@ IN_FLIGHT_AT_THE_KILL = 60
 SYMBOL = "AAPL"
 
 
-def _config(tmp_path: Path, port: int, market_data_port: int) -> str:
+def _config(tmp_path: Path, port: int, market_data_port: int, database_url: str) -> str:
     path = tmp_path / "exchange.yaml"
     path.write_text((REPO / "config" / "exchange.yaml").read_text()
                     .replace("port: 9876", f"port: {port}").replace("port: 9877", f"port: {free_port()}")
                     .replace("port: 9878", f"port: {market_data_port}")
-                    .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}"))
+                    .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}")
+                    .replace("url: sqlite:///var/audit.db", f'url: "{database_url}"'))
+    assert database_url in path.read_text()
     return str(path)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'var' / 'audit.db'}"
+    return request.getfixturevalue("scratch_databases")()
 
 
 def _serve(config: str, cwd: Path) -> subprocess.Popen:
@@ -222,11 +232,11 @@ def _book_of(brokers: list[Broker]) -> dict[str, list[tuple[Decimal, int]]]:
     return {"0": sorted(levels["0"].items(), reverse=True), "1": sorted(levels["1"].items())}
 
 
-def test_a_random_day_survives_a_kill_and_brokers_subscribers_drop_copy_and_audit_trail_agree(tmp_path: Path):
+def test_a_random_day_survives_a_kill_and_brokers_subscribers_drop_copy_and_audit_trail_agree(
+        tmp_path: Path, database_url: str) -> None:
     rng = random.Random(20261124)
     port, market_data_port = free_port(), free_port()
-    config = _config(tmp_path, port, market_data_port)
-    database_url = f"sqlite:///{tmp_path / 'var' / 'audit.db'}"
+    config = _config(tmp_path, port, market_data_port, database_url)
     brokers = [Broker(comp_id) for comp_id in BROKERS]
 
     copies: list[dict[str, str]] = []  # what the drop-copy session was sent, across both venues
