@@ -10,8 +10,9 @@ the venue killed with SIGKILL in the middle and started again. Afterwards:
   another rebuilds from incrementals (no RptSeq gap);
 - the drop-copy session, keeping its store across the kill, got a copy of every ExecutionReport the
   brokers got, none twice unless marked PossResend;
-- compliance finds every ExecutionReport the brokers received in the audit trail, every order's final
-  quantities in `orders`, and a hash chain that verifies.
+- compliance (the auditor itself killed once more, later) finds every ExecutionReport the brokers received
+  in the audit trail, each order accepted once, every order's final quantities in `orders`, and a hash
+  chain that verifies.
 """
 
 from __future__ import annotations
@@ -193,6 +194,16 @@ def _settle(brokers: list[Broker]) -> None:
             return
 
 
+def _child_of(process: subprocess.Popen, subcommand: str) -> int:
+    """The pid of serve's child running `fixex <subcommand>`."""
+    for task in Path(f"/proc/{process.pid}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if subcommand.encode() in arguments:
+                return int(pid)
+    raise AssertionError(f"serve has no {subcommand} child")
+
+
 def _connect_drop_copy(market_data_port: int, tmp_path: Path) -> FixClient:
     # Keeps its sequence numbers across the kill: what it missed is resent on logon.
     return FixClient("DROPCOPY1", "FIX.4.4", market_data_port, tmp_path, reset=False, store="kept").start()
@@ -283,7 +294,9 @@ def test_a_random_day_survives_a_kill_and_brokers_subscribers_drop_copy_and_audi
         watcher = FixClient("MDCLIENT2", "FIX.5.0SP2", market_data_port, tmp_path).start()
         watcher.subscribe("watch", [SYMBOL], "01", depth=0)  # a snapshot, then every change
         watched = RebuiltBook()
-        _trade(rng, brokers, 2, ACTIONS_PER_PHASE)
+        _trade(rng, brokers, 2, ACTIONS_PER_PHASE // 2)
+        os.kill(_child_of(process, "audit"), signal.SIGKILL)  # serve restarts it; it resumes where it was
+        _trade(rng, brokers, 2, ACTIONS_PER_PHASE - ACTIONS_PER_PHASE // 2)
         _settle(brokers)
         # Quantities, not OrdStatus: FIX 4.2 reports a replace with OrdStatus 5 and the order later as 0 or 1.
         disagreements = [(comp_id, order_id, believed, (status["39"], status["151"], status["14"]))
@@ -329,6 +342,8 @@ def test_a_random_day_survives_a_kill_and_brokers_subscribers_drop_copy_and_audi
             audited_exec_ids = set(connection.execute(
                 select(audit_events.c.exec_id).where(audit_events.c.exec_id.is_not(None))).scalars())
             final = {str(row.order_id): row for row in connection.execute(select(orders))}
+            accepted = Counter(connection.execute(select(audit_events.c.order_id)
+                                                  .where(audit_events.c.kind == "order_accepted")).scalars())
     finally:
         engine.dispose()
     for broker in brokers:
@@ -338,6 +353,8 @@ def test_a_random_day_survives_a_kill_and_brokers_subscribers_drop_copy_and_audi
             row = final[order_id]
             assert (row.session, row.leaves_quantity, row.cum_quantity) == (broker.comp_id, order.leaves, order.cum)
     assert sum(len(b.exec_ids) for b in brokers) > 2 * ACTIONS_PER_PHASE
+    assert accepted and max(accepted.values()) == 1, "an order audited twice"
+    assert "auditor exited with status -9" in output, output
     copied = Counter(c["17"] for c in copies if c.get("97") != "Y")  # 97=Y: may repeat one sent before a restart
     assert not [e for e, n in copied.items() if n > 1], "a copy sent twice without PossResend"
     assert {c["17"] for c in copies} <= audited_exec_ids
