@@ -97,6 +97,7 @@ class ChildProcess:
                 log.error("%s did not finish within %.0f s; killed", self.name, self._stop_timeout_s)
                 self._process.kill()
                 self._process.wait()
+                return self._process.returncode
         if self._process.returncode < 0:
             log.error("%s ended by %s before it could finish", self.name,
                       signal.Signals(-self._process.returncode).name)
