@@ -24,6 +24,7 @@ from fix_gateway.sessions import SessionsFileError, load_sessions
 from reporting.audit_service import run_audit
 
 log = logging.getLogger("fixex")
+LEFTOVER_FEED_WAIT_S = 30.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,6 +150,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.no_audit and not args.no_market_data and journal_fed:
         feed = market_data_child(args.config, args.sessions, gateway.journal_directory.resolve(), Path.cwd(),
                                  args.log_level)
+        _wait_for_leftover_feed(gateway.journal_directory)
         problem = _port_unavailable(settings.fix.host, settings.market_data.port)
         if problem is not None:
             gateway.close_journal()
@@ -232,6 +234,31 @@ def _stop_requested(parent_pid: int | None):
         return lambda: bool(received) or os.getppid() != parent_pid
     signal.signal(signal.SIGINT, lambda signum, _frame: received.append("SIGINT"))
     return lambda: bool(received)
+
+
+def _wait_for_leftover_feed(journal_directory: Path, wait_s: float = LEFTOVER_FEED_WAIT_S) -> None:
+    """The market-data process of a serve killed with SIGKILL holds its port until it notices and stops
+    (a second or two): a restart waits for it rather than failing on a port in use."""
+    from fix_gateway.market_data_feed import read_status
+
+    status = read_status(journal_directory) or {}
+    pid = status.get("pid")
+    if not isinstance(pid, int) or not _is_market_data_process(pid):
+        return
+    log.warning("waiting up to %.0f s for the market-data process (pid %d) of a venue that did not stop it",
+                wait_s, pid)
+    deadline = time.monotonic() + wait_s
+    while _is_market_data_process(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _is_market_data_process(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:  # the command line, not just the pid: a pid is reused once its process is gone
+        return b"market-data" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
 
 
 def _port_unavailable(host: str, port: int) -> str | None:

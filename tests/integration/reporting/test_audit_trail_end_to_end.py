@@ -31,6 +31,7 @@ def _config(tmp_path: Path, port: int, database_url: str) -> str:
     path = tmp_path / "exchange.yaml"
     path.write_text((REPO / "config" / "exchange.yaml").read_text()
                     .replace("port: 9876", f"port: {port}")
+                    .replace("port: 9877", f"port: {free_port()}").replace("port: 9878", f"port: {free_port()}")
                     .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}")
                     .replace("url: sqlite:///var/audit.db", f'url: "{database_url}"'))
     assert database_url in path.read_text()
