@@ -95,12 +95,16 @@ def _open_auditor(settings: Settings, journal_directory: Path, message_log_direc
     SIGKILL finishes its last pass before it lets go. A stop asked for meanwhile still waits for it, up to
     `STOP_LOCK_WAIT_S`: stopping means auditing what is left, and the journal is free in a moment."""
     deadline = time.monotonic() + wait_s
-    stopping = False
+    stopping = waiting = False
     while True:
         try:
             return Auditor(settings, journal_directory, message_log_directory,
                            fees=FeeSchedule.from_settings(settings))
         except RuntimeError as error:
+            if not waiting and "another JournalWriter" in str(error):
+                waiting = True
+                log.warning("waiting up to %.0f s for the auditor of an earlier run to finish with the audit journal",
+                            wait_s)
             if not stopping and stop_requested():
                 stopping = True
                 deadline = min(deadline, time.monotonic() + STOP_LOCK_WAIT_S)

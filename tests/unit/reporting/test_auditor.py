@@ -214,7 +214,9 @@ def test_the_audit_service_stops_at_a_diverged_replay_with_what_came_before_it_l
     assert kinds[0] == "venue_started" and "trading_day_ended" not in kinds and len(kinds) >= 3
 
 
-def test_an_auditor_asked_to_stop_while_a_leftover_one_holds_the_journal_still_waits_for_it(tmp_path: Path) -> None:
+def test_an_auditor_asked_to_stop_while_a_leftover_one_holds_the_journal_still_waits_for_it(
+        tmp_path: Path, caplog) -> None:
+    import logging
     import threading
 
     from reporting.audit_service import _open_auditor
@@ -222,12 +224,14 @@ def test_an_auditor_asked_to_stop_while_a_leftover_one_holds_the_journal_still_w
     _inputs(tmp_path)
     leftover = Auditor(SETTINGS, tmp_path, None, fsync_policy="os")  # a killed venue's auditor, finishing
     threading.Timer(0.5, leftover.close).start()
-    auditor = _open_auditor(SETTINGS, tmp_path, None, stop_requested=lambda: True)
+    with caplog.at_level(logging.WARNING, logger="fixex.audit"):
+        auditor = _open_auditor(SETTINGS, tmp_path, None, stop_requested=lambda: True)
     try:
         assert auditor is not None  # stopping means auditing what is left, so it took over once it could
     finally:
         if auditor is not None:
             auditor.close()
+    assert "waiting up to 120 s for the auditor of an earlier run" in caplog.text
 
 
 def test_an_auditor_gives_up_with_a_clear_error_when_the_journal_stays_held(tmp_path: Path, caplog) -> None:
