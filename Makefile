@@ -10,6 +10,9 @@ STAMP  := $(VENV)/.installed
 WHEELS := $(wildcard ../shared/wheels)
 FIND_LINKS := $(if $(WHEELS),--find-links $(abspath $(WHEELS)),)
 PYTEST_ARGS ?=
+# The integration tests mostly wait on processes and sockets: two workers halve the suite's time on two
+# cores (17:51 -> 9:36 measured). TEST_WORKERS=0 runs everything in this one process.
+TEST_WORKERS ?= 2
 
 .PHONY: install run test bench clean
 
@@ -28,7 +31,7 @@ run: install
 
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass.
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 bench: install

@@ -106,6 +106,7 @@ def test_fixex_demo_starts_its_own_venue_trades_and_stops_both_cleanly_on_sigint
     config = tmp_path / "exchange.yaml"
     config.write_text((REPO / "config" / "exchange.yaml").read_text()
                       .replace("port: 9876", f"port: {free_port()}").replace("port: 9877", f"port: {free_port()}")
+                      .replace("port: 9878", f"port: {free_port()}")
                       .replace("sessions_file: sessions.cfg", f"sessions_file: {SESSIONS}"))
     process = subprocess.Popen(
         [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())", "demo", "--config",

@@ -2,11 +2,11 @@ from fix_gateway import bench
 
 
 def test_the_gateway_benchmark_trades_through_a_real_fixex_serve_and_prints_its_figures(capsys):
-    assert bench.main(["--orders", "300", "--in-flight", "8,1", "--flow", "crossing", "--sessions", "2",
+    # Every audit and risk mode once, at one window (each run starts its own fixex serve).
+    assert bench.main(["--orders", "300", "--in-flight", "8", "--flow", "crossing", "--sessions", "2",
                        "--audit", "both", "--risk", "both"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()[:1].isdigit()]
-    assert [tuple(row[:3]) for row in rows] == [
-        (window, audit, risk) for window in ("8", "1") for audit in ("off", "on") for risk in ("off", "on")]
+    assert [tuple(row[:3]) for row in rows] == [("8", audit, risk) for audit in ("off", "on") for risk in ("off", "on")]
     assert all(float(row[3].replace(",", "")) > 0 and float(row[4]) > 0 for row in rows)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config import InstrumentSettings
@@ -91,12 +91,14 @@ def test_tick_units_of_a_tick_off_the_grid_fails_loudly() -> None:
         _ = _instrument(tick_size="0.00001").tick_units
 
 
+@settings(deadline=None)  # pure arithmetic: a deadline would only measure how busy the host is
 @given(units=st.integers(min_value=-(10**20), max_value=10**20), decimals=st.integers(min_value=0, max_value=9))
 def test_from_units_then_to_units_round_trips(units: int, decimals: int) -> None:
     instrument = _instrument(tick_size="1", price_decimals=decimals, reference_price="1")
     assert instrument.to_units(instrument.from_units(units)) == units
 
 
+@settings(deadline=None)
 @given(price=st.decimals(allow_nan=False, allow_infinity=False, places=6, min_value=-(10**9), max_value=10**9))
 def test_to_units_is_exact_or_none(price: Decimal) -> None:
     aapl = _instrument()
