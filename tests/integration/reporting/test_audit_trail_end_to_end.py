@@ -6,66 +6,26 @@ database (the embedded SQLite default, and a real Postgres).
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, func, select
 
 from fix_client import FixClient, free_port
 from reporting.schema import audit_events, fix_messages
 from reporting.verify import verify_chain
 from reporting_postgres_fixtures import postgres_server, scratch_databases  # noqa: F401 (fixtures)
+from serve_with_audit import database_url, serve_config, start_serve  # noqa: F401 (database_url: a fixture)
 
-REPO = Path(__file__).resolve().parents[3]
-FIXEX = [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())"]
 ORDERS = 400
 ACKNOWLEDGED_FIRST = 20
-
-
-def _config(tmp_path: Path, port: int, database_url: str) -> str:
-    path = tmp_path / "exchange.yaml"
-    path.write_text((REPO / "config" / "exchange.yaml").read_text()
-                    .replace("port: 9876", f"port: {port}")
-                    .replace("port: 9877", f"port: {free_port()}").replace("port: 9878", f"port: {free_port()}")
-                    .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}")
-                    .replace("url: sqlite:///var/audit.db", f'url: "{database_url}"'))
-    assert database_url in path.read_text()
-    return str(path)
-
-
-def _serve(config: str, cwd: Path) -> subprocess.Popen:
-    process = subprocess.Popen([*FIXEX, "serve", "--config", config], cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    lines = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        lines.append(line)
-        if "ready;" in line:
-            return process
-        if not line:
-            break
-    process.kill()
-    pytest.fail("fixex serve did not start: " + "".join(lines))
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'var' / 'audit.db'}"
-    return request.getfixturevalue("scratch_databases")()
 
 
 def test_every_acknowledged_order_survives_a_kill_9_in_the_book_and_in_the_audit_trail(
         tmp_path: Path, database_url: str) -> None:
     port = free_port()
-    config = _config(tmp_path, port, database_url)
-    process = _serve(config, tmp_path)
+    config = serve_config(tmp_path, port, database_url)
+    process = start_serve(config, tmp_path)
     broker = FixClient("BROKER1", "FIX.4.4", port, tmp_path).start()
     acknowledged: dict[str, str] = {}  # ClOrdID -> OrderID
     try:
@@ -93,7 +53,7 @@ def test_every_acknowledged_order_survives_a_kill_9_in_the_book_and_in_the_audit
     assert process.returncode == -signal.SIGKILL
     assert len(acknowledged) >= ACKNOWLEDGED_FIRST
 
-    process = _serve(config, tmp_path)  # the restart: replay, then the auditor catches up
+    process = start_serve(config, tmp_path)  # the restart: replay, then the auditor catches up
     broker = FixClient("BROKER1", "FIX.4.4", port, tmp_path).start()
     try:
         for client_order_id in list(acknowledged)[:: max(1, len(acknowledged) // 20)]:

@@ -21,62 +21,25 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, select
 
 from fix_client import FixClient, free_port
 from reporting.schema import audit_events, orders
 from reporting.verify import verify_chain
 from reporting_postgres_fixtures import postgres_server, scratch_databases  # noqa: F401 (fixtures)
+from serve_with_audit import database_url, serve_config, start_serve  # noqa: F401 (database_url: a fixture)
 from test_market_data import RebuiltBook
 
-REPO = Path(__file__).resolve().parents[3]
-FIXEX = [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())"]
 BROKERS = {"BROKER1": "FIX.4.4", "BROKER3": "FIX.4.2", "BROKER4": "FIX.5.0SP2"}
 ACTIONS_PER_PHASE = 250
 IN_FLIGHT_AT_THE_KILL = 60
 SYMBOL = "AAPL"
-
-
-def _config(tmp_path: Path, port: int, market_data_port: int, database_url: str) -> str:
-    path = tmp_path / "exchange.yaml"
-    path.write_text((REPO / "config" / "exchange.yaml").read_text()
-                    .replace("port: 9876", f"port: {port}").replace("port: 9877", f"port: {free_port()}")
-                    .replace("port: 9878", f"port: {market_data_port}")
-                    .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}")
-                    .replace("url: sqlite:///var/audit.db", f'url: "{database_url}"'))
-    assert database_url in path.read_text()
-    return str(path)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'var' / 'audit.db'}"
-    return request.getfixturevalue("scratch_databases")()
-
-
-def _serve(config: str, cwd: Path) -> subprocess.Popen:
-    process = subprocess.Popen([*FIXEX, "serve", "--config", config], cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    lines = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        lines.append(line)
-        if "ready;" in line:
-            return process
-        if not line:
-            break
-    process.kill()
-    pytest.fail("fixex serve did not start: " + "".join(lines))
 
 
 @dataclass
@@ -247,12 +210,12 @@ def test_a_random_day_survives_a_kill_and_brokers_subscribers_drop_copy_and_audi
         tmp_path: Path, database_url: str) -> None:
     rng = random.Random(20261124)
     port, market_data_port = free_port(), free_port()
-    config = _config(tmp_path, port, market_data_port, database_url)
+    config = serve_config(tmp_path, port, database_url, market_data_port)
     brokers = [Broker(comp_id) for comp_id in BROKERS]
 
     copies: list[dict[str, str]] = []  # what the drop-copy session was sent, across both venues
 
-    process = _serve(config, tmp_path)
+    process = start_serve(config, tmp_path)
     try:
         for broker in brokers:
             _connect(broker, port, tmp_path)
@@ -276,7 +239,7 @@ def test_a_random_day_survives_a_kill_and_brokers_subscribers_drop_copy_and_audi
         if process.poll() is None:
             process.kill()
 
-    process = _serve(config, tmp_path)
+    process = start_serve(config, tmp_path)
     subscriber = watcher = drop = None
     try:
         for broker in brokers:
