@@ -22,6 +22,8 @@ from fix_gateway.audit_child import audit_child, market_data_child
 from fix_gateway.gateway import Gateway
 from fix_gateway.sessions import SessionsFileError, load_sessions
 from reporting.audit_service import run_audit
+from reporting.command_journal import ReplayDivergedError
+from reporting.journal import JournalCorruptError, JournalInUseError
 
 log = logging.getLogger("fixex")
 LEFTOVER_FEED_WAIT_S = 30.0
@@ -140,8 +142,21 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     sessions = load_sessions(args.sessions or settings.fix.sessions_file, settings)
     Path("var").mkdir(exist_ok=True)
-    gateway = Gateway(settings, sessions, clock=time.time_ns, journal=not args.no_audit,
-                      pre_trade_risk=not args.no_risk)
+    try:
+        gateway = Gateway(settings, sessions, clock=time.time_ns, journal=not args.no_audit,
+                          pre_trade_risk=not args.no_risk)
+    except JournalInUseError as error:
+        print(f"fixex: cannot start: {error} (is another fixex serve running in {Path.cwd()}?)", file=sys.stderr)
+        return 1
+    except JournalCorruptError as error:
+        # The input journal is what every restart rebuilds the books from: nothing is started on a guess.
+        print(f"fixex: cannot start: the input journal does not verify: {error}. Restore it from a copy, or "
+              f"move {settings.journal.path} aside to start with empty books (the audit database keeps what it "
+              f"loaded)", file=sys.stderr)
+        return 1
+    except ReplayDivergedError as error:
+        print(f"fixex: cannot start: {error}", file=sys.stderr)
+        return 1
     auditor = (None if args.no_audit else
                audit_child(args.config, gateway.journal_directory.resolve(), gateway.message_log_directory,
                            args.log_level))

@@ -58,6 +58,7 @@ from matching import (
 )
 from fix_gateway.market_data_feed import read_status as read_market_data_status
 from reporting.audit_service import read_status
+from reporting.journal import JournalCorruptError
 from reporting.command_journal import (
     CommandApplied, CommandJournal, OperatorActed, VenueStarted, check_replay, commands_file_in, read_inputs,
 )
@@ -635,7 +636,8 @@ def _first_entry(path: Path) -> VenueStarted | None:
     """The journal's first entry, which fixes where ids start (None for a new journal)."""
     for entry in read_inputs(path):
         if not isinstance(entry.record, VenueStarted):
-            raise RuntimeError(f"{path}: the first entry is {entry.record.kind!r}, not venue_started")
+            raise JournalCorruptError(str(path), 1, entry.journal_seq,
+                                      f"the first entry is {entry.record.kind!r}, not venue_started")
         return entry.record
     return None
 

@@ -19,7 +19,7 @@ from config import Settings
 from reporting.auditor import Auditor
 from reporting.command_journal import ReplayDivergedError
 from reporting.fees import FeeSchedule
-from reporting.journal import JournalCorruptError
+from reporting.journal import JournalCorruptError, JournalInUseError
 from reporting.loader import JournalLoader
 
 __all__ = ["STATUS_FILE_NAME", "read_status", "run_audit"]
@@ -100,18 +100,21 @@ def _open_auditor(settings: Settings, journal_directory: Path, message_log_direc
         try:
             return Auditor(settings, journal_directory, message_log_directory,
                            fees=FeeSchedule.from_settings(settings))
-        except RuntimeError as error:
-            if not waiting and "another JournalWriter" in str(error):
+        except JournalInUseError as error:
+            if not waiting:
                 waiting = True
                 log.warning("waiting up to %.0f s for the auditor of an earlier run to finish with the audit journal",
                             wait_s)
             if not stopping and stop_requested():
                 stopping = True
                 deadline = min(deadline, time.monotonic() + STOP_LOCK_WAIT_S)
-            if "another JournalWriter" not in str(error) or time.monotonic() > deadline:
+            if time.monotonic() > deadline:
                 log.error("cannot audit: %s", error)
                 return None
             time.sleep(0.2)
+        except RuntimeError as error:
+            log.error("cannot audit: %s", error)
+            return None
 
 
 def _drain(loader: JournalLoader, timeout_s: float, status_path: Path, auditor: Auditor) -> int:

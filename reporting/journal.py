@@ -37,6 +37,7 @@ __all__ = [
     "JournalCodec",
     "JournalCorruptError",
     "JournalEntry",
+    "JournalInUseError",
     "JournalTail",
     "JournalWriter",
     "check_journal",
@@ -52,6 +53,10 @@ log = logging.getLogger(__name__)
 GENESIS_HASH = "0" * 64
 FSYNC_POLICIES: tuple[str, ...] = JOURNAL_FSYNC_POLICIES  # one list, validated by config on load
 JOURNAL_FILE_NAME = "audit.jsonl"
+
+
+class JournalInUseError(RuntimeError):
+    """Another process (or writer) holds the journal's lock: one writer per journal."""
 
 
 class JournalCorruptError(Exception):
@@ -318,7 +323,7 @@ class JournalWriter:
         except OSError as err:
             os.close(self._fd)
             if err.errno in (errno.EAGAIN, errno.EACCES):
-                raise RuntimeError(f"{self.path}: another JournalWriter has this journal open") from None
+                raise JournalInUseError(f"{self.path}: another JournalWriter has this journal open") from None
             raise
         if created:
             _fsync_directory(self.path.parent)  # so the new file itself survives a power loss

@@ -245,3 +245,36 @@ def test_a_killed_market_data_process_is_restarted_and_its_first_snapshot_has_wh
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=60)
     assert process.returncode == 0
+
+
+def test_a_second_serve_in_the_same_directory_exits_1_with_one_clear_line(tmp_path):
+    first = start("--config", config_on_port(tmp_path, free_port()), cwd=tmp_path)
+    try:
+        wait_for(first, "ready")
+        other = tmp_path / "other"
+        other.mkdir()
+        # Other ports, the same working directory (and so the same journal).
+        second = start("--config", config_on_port(other, free_port()), cwd=tmp_path)
+        output, _ = second.communicate(timeout=60)
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
+    assert second.returncode == 1 and "Traceback" not in output, output
+    error = [line for line in output.splitlines() if line.startswith("fixex:")]
+    assert len(error) == 1 and "var/journal/commands.jsonl" in error[0] and "another fixex serve" in error[0]
+    assert first.returncode == 0
+
+
+def test_serve_on_a_damaged_input_journal_exits_1_naming_the_line_and_what_to_do(tmp_path):
+    config = config_on_port(tmp_path, free_port())
+    first = start("--config", config, cwd=tmp_path)
+    wait_for(first, "ready")
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=60)
+    journal = tmp_path / "var" / "journal" / "commands.jsonl"
+    journal.write_bytes(journal.read_bytes().replace(b'"venue_started"', b'"venue_startet"', 1))  # an edit
+    second = start("--config", config, cwd=tmp_path)
+    output, _ = second.communicate(timeout=60)
+    assert second.returncode == 1 and "Traceback" not in output, output
+    error = [line for line in output.splitlines() if line.startswith("fixex:")]
+    assert len(error) == 1 and "var/journal/commands.jsonl: line 1" in error[0] and "move var/journal aside" in error[0]
