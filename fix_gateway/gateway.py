@@ -58,10 +58,10 @@ from matching import (
 )
 from fix_gateway.market_data_feed import read_status as read_market_data_status
 from reporting.audit_service import read_status
-from reporting.journal import JournalCorruptError
 from reporting.command_journal import (
     CommandApplied, CommandJournal, OperatorActed, VenueStarted, check_replay, commands_file_in, read_inputs,
 )
+from reporting.journal import JournalCorruptError
 from risk.limits import LimitBreach
 from risk.throttle import ThrottleVerdict
 
