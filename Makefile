@@ -41,6 +41,7 @@ bench: install
 	$(VENV)/bin/fixex bench -- --risk both
 	$(VENV)/bin/fixex bench -- --market-data
 	$(VENV)/bin/fixex bench -- --loader || echo "audit loader benchmark skipped: it needs PostgreSQL (FIXEX_TEST_DATABASE_URL)"
+	$(VENV)/bin/fixex bench -- --exports || echo "export benchmark skipped: it needs PostgreSQL (FIXEX_TEST_DATABASE_URL)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

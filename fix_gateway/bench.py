@@ -207,13 +207,19 @@ def main(argv: list[str] | None = None) -> int:
         from reporting import load_bench
 
         return load_bench.main([a for a in argv if a != "--loader"])
+    if "--exports" in argv:
+        from reporting import export_bench
+
+        return export_bench.main([a for a in argv if a != "--exports"])
     if "--market-data" in argv:
         from fix_gateway import md_bench
 
         return md_bench.main([a for a in argv if a != "--market-data"])
     parser = argparse.ArgumentParser(prog="fixex bench", description=__doc__.splitlines()[0],
                                      epilog="--market-data runs the market-data benchmark instead "
-                                            "(fixex bench -- --market-data --help)")
+                                            "(fixex bench -- --market-data --help); --loader the audit "
+                                            "pipeline's, --exports the compliance exports' (each takes "
+                                            "--help)")
     parser.add_argument("--orders", type=int, default=20_000, help="orders per run (default %(default)s)")
     parser.add_argument("--in-flight", default="64,1", help="orders in flight per session, comma-separated runs")
     parser.add_argument("--sessions", type=int, default=1, choices=[1, 2])

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections import namedtuple
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Context, Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from reporting.schema import audit_events
@@ -105,16 +107,22 @@ _WIDE = Context(prec=80)  # quantize never runs out of digits on Numeric(38, 9) 
 _FEE_QUANTUM = Decimal("0.000001")
 
 
+@lru_cache(maxsize=4096)
+def _utc_second(seconds: int) -> str:
+    """2023-11-14T22:13:20: rows come in time order, so most share the second of a row just before."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+
+
 def iso_ns(timestamp_ns: int) -> str:
     """UTC to the nanosecond: 2023-11-14T22:13:20.123456789Z."""
     seconds, fraction = divmod(timestamp_ns, _NS_PER_SECOND)
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{fraction:09d}Z"
+    return f"{_utc_second(seconds)}.{fraction:09d}Z"
 
 
 def iso_us(timestamp_ns: int) -> str:
     """UTC to the microsecond (RTS 24's YYYY-MM-DDThh:mm:ss.ffffffZ), truncated as the database keeps it."""
     seconds, fraction = divmod(timestamp_ns, _NS_PER_SECOND)
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{fraction // 1000:06d}Z"
+    return f"{_utc_second(seconds)}.{fraction // 1000:06d}Z"
 
 
 def _iso_seconds(seconds: int) -> str:
@@ -144,10 +152,16 @@ def _fee(value: Decimal | None) -> str | None:
 
 
 def _stream(connection: Connection, statement: Select) -> Iterator[Any]:
-    """Rows one batch at a time: a server-side cursor on PostgreSQL, a stepping cursor on SQLite."""
+    """Rows one batch at a time: a server-side cursor on PostgreSQL, a stepping cursor on SQLite.
+
+    Each row comes as a named tuple: reading a field of one takes about 40 ns, of a SQLAlchemy Row about
+    600 ns, and the exports read some 30 fields a row (measured: most of an export's Python time).
+    """
     result = connection.execution_options(yield_per=_YIELD_PER).execute(statement)
     try:
-        yield from result
+        make = namedtuple("ExportRow", result.keys())._make
+        for batch in result.partitions():
+            yield from map(make, batch)
     finally:
         result.close()
 
@@ -168,6 +182,27 @@ def _where(table, filters: ExportFilters) -> list[ColumnElement[bool]]:
     if filters.firm is not None:
         clauses.append(table.c.firm == filters.firm)
     return clauses
+
+
+def _journal_window(table, filters: ExportFilters) -> list[ColumnElement[bool]]:
+    """For an export in journal order with a time filter: the journal_seq range of the rows in that time.
+
+    With the time clauses alone PostgreSQL walks the primary key (the order it streams in) over the
+    whole trail, so a day's export out of a month reads the month. Bounded by the first and last
+    journal_seq in the window, found on the timestamp index, the walk covers the window only; the time
+    clauses still decide which rows are in it, so the result is the same.
+    """
+    if filters.start is None and filters.end is None:
+        return []
+    window = audit_events.alias("in_window")
+    # OFFSET 0 keeps the planner from turning min()/max() into a primary-key walk that filters on time
+    # (it would read the trail up to the window from each end).
+    rows = (select(window.c.journal_seq).where(*_time_and_symbol(window, ExportFilters(filters.start, filters.end)))
+            .offset(0).subquery("window_rows"))
+    bounds = select(func.min(rows.c.journal_seq).label("first"), func.max(rows.c.journal_seq).label("last")).cte(
+        "journal_window")
+    return [table.c.journal_seq >= select(bounds.c.first).scalar_subquery(),
+            table.c.journal_seq <= select(bounds.c.last).scalar_subquery()]
 
 
 def _trades_of_firm(filters: ExportFilters) -> Select:
@@ -197,7 +232,7 @@ def _order_events(connection: Connection, filters: ExportFilters) -> Iterator[An
                accepted.c.detail.label("accepted_detail"))
         .select_from(event.outerjoin(accepted, and_(accepted.c.order_id == event.c.order_id,
                                                     accepted.c.kind == "order_accepted")))
-        .where(event.c.kind.in_(ORDER_EVENT_KINDS), *_where(event, filters))
+        .where(event.c.kind.in_(ORDER_EVENT_KINDS), *_where(event, filters), *_journal_window(event, filters))
         .order_by(event.c.journal_seq))
     return _stream(connection, statement)
 
@@ -342,7 +377,7 @@ def _trade_statement(filters: ExportFilters) -> Select:
     sides = []
     for alias, side in ((buy, "buy"), (sell, "sell")):
         sides.extend(getattr(alias.c, name).label(f"{side}_{name}") for name in _FILL_COLUMNS)
-    where = [trade.c.kind == "trade_executed", *_time_and_symbol(trade, filters)]
+    where = [trade.c.kind == "trade_executed", *_time_and_symbol(trade, filters), *_journal_window(trade, filters)]
     if filters.firm is not None:
         where.append(trade.c.trade_id.in_(_trades_of_firm(filters)))
     return (

@@ -17,12 +17,14 @@ import secrets
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from config import load_settings
+from config import Settings, load_settings
 from matching import OrderType, Side, SubmitOrder
 from reporting.auditor import Auditor
 from reporting.command_journal import CommandJournal, VenueStarted
@@ -34,7 +36,7 @@ from reporting.verify import verify_chain
 DEFAULT_DATABASE = os.environ.get("FIXEX_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def _inputs(directory: Path, commands: int) -> float:
+def write_inputs(directory: Path, commands: int) -> float:
     """Write the input journal; return the seconds spent appending."""
     journal = CommandJournal(directory, "os")
     now = time.time_ns()
@@ -61,12 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     print(f"audit pipeline benchmark: python {platform.python_version()}, {platform.machine()}, "
           f"{os.cpu_count()} cpus; {args.commands:,} orders")
-    server = make_url(args.database)
-    name = f"fixex_bench_{secrets.token_hex(4)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with tempfile.TemporaryDirectory(prefix="fixex-load-bench-") as work:
         directory = Path(work)
-        append_s = _inputs(directory, args.commands)
+        append_s = write_inputs(directory, args.commands)
         print(f"  venue journal append   {append_s / args.commands * 1e6:8.1f} µs per command")
         auditor = Auditor(settings, directory, None, fees=FeeSchedule.from_settings(settings), fsync_policy="os")
         started = time.perf_counter()
@@ -79,34 +78,57 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  auditor derivation     {records / derive_s:8,.0f} records/s ({records:,} records, "
               f"{records / args.commands:.1f} per order)")
         try:
+            with scratch_database(args.database) as url:
+                _load_and_verify(directory, url, settings, args.batch)
+        except NoServerError as error:
+            print(f"fixex bench: {error}", file=sys.stderr)
+            return 2
+    return 0
+
+
+class NoServerError(Exception):
+    """The PostgreSQL server for a benchmark's scratch database does not answer (one line, for the user)."""
+
+
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server at `server_url`, for one benchmark run; dropped on exit, with
+    anything still connected to it. Raises NoServerError when it cannot be created."""
+    server = make_url(server_url)
+    name = f"fixex_bench_{secrets.token_hex(4)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        try:
             with admin.connect() as connection:
                 connection.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as error:  # no server: say so in one line
-            print(f"fixex bench: no PostgreSQL at {server.render_as_string(hide_password=True)}: "
-                  f"{' '.join(str(error).split())[:200]}", file=sys.stderr)
-            return 2
-        url = server.set(database=name).render_as_string(hide_password=False)
+        except Exception as error:
+            raise NoServerError(f"no PostgreSQL at {server.render_as_string(hide_password=True)}: "
+                                f"{' '.join(str(error).split())[:200]}") from None
         try:
-            loader = JournalLoader(directory / "audit.jsonl", url, {i.symbol: i.price_decimals
-                                                                    for i in settings.instruments},
-                                   batch_size=args.batch)
-            loader._ready_engine()  # connecting and creating the schema are not part of the rate
-            started = time.perf_counter()
-            loaded = loader.load_available()
-            load_s = time.perf_counter() - started
-            loader.stop()
-            assert loaded == last_journal_seq(directory / "audit.jsonl")
-            print(f"  loader into PostgreSQL {loaded / load_s:8,.0f} events/s (COPY of the raw lines, batches of "
-                  f"{args.batch:,}; orders, trades, sessions included)")
-            started = time.perf_counter()
-            result = verify_chain(url)
-            verify_s = time.perf_counter() - started
-            print(f"  verify in PostgreSQL   {result.checked / verify_s:8,.0f} records/s ({'OK' if result.ok else 'FAILED'})")
+            yield server.set(database=name).render_as_string(hide_password=False)
         finally:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-    return 0
+    finally:
+        admin.dispose()
+
+
+def _load_and_verify(directory: Path, url: str, settings: Settings, batch: int) -> None:
+    loader = JournalLoader(directory / "audit.jsonl", url, {i.symbol: i.price_decimals
+                                                            for i in settings.instruments},
+                           batch_size=batch)
+    loader._ready_engine()  # connecting and creating the schema are not part of the rate
+    started = time.perf_counter()
+    loaded = loader.load_available()
+    load_s = time.perf_counter() - started
+    loader.stop()
+    assert loaded == last_journal_seq(directory / "audit.jsonl")
+    print(f"  loader into PostgreSQL {loaded / load_s:8,.0f} events/s (COPY of the raw lines, batches of "
+          f"{batch:,}; orders, trades, sessions included)")
+    started = time.perf_counter()
+    result = verify_chain(url)
+    verify_s = time.perf_counter() - started
+    print(f"  verify in PostgreSQL   {result.checked / verify_s:8,.0f} records/s ({'OK' if result.ok else 'FAILED'})")
 
 
 if __name__ == "__main__":
