@@ -124,11 +124,18 @@ class MarketDataFeed(SessionHost):
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> None:
-        """Replay the journal so far, then listen; from then on follow the journal as it grows."""
+    def start(self, stop_requested: Callable[[], bool] = lambda: False) -> bool:
+        """Replay the journal so far, then listen; from then on follow the journal as it grows.
+
+        Returns False, having listened on nothing, when a stop is asked for during the replay (a long
+        journal takes seconds): copies not yet sent wait in the journal for the next start.
+        """
         started = time.monotonic()
         while self.catch_up():
-            pass
+            if stop_requested():
+                log.info("market data: stop asked for while replaying the input journal (at journal_seq %d); "
+                         "not listening", self.replayed_seq)
+                return False
         log.info("market data: replayed the input journal to journal_seq %d in %.2f s", self.replayed_seq,
                  time.monotonic() - started)
         # The 5.0 SP2 dictionary takes about a second to load: do it before the first subscriber asks.
@@ -143,6 +150,7 @@ class MarketDataFeed(SessionHost):
         self._follower.start()
         log.info("market data: listening on %s:%d for %s%s", self.settings.fix.host, self._port,
                  ", ".join(self._contexts) or "no sessions", " over TLS" if self.tls else "")
+        return True
 
     def stop(self) -> None:
         """Publish what the journal holds, log every subscriber out and stop."""
@@ -370,7 +378,8 @@ def run_market_data(settings: Settings, sessions: SessionsFile, journal_director
     """`fixex market-data`: serve the market-data sessions until asked to stop."""
     feed = MarketDataFeed(settings, sessions, work_dir=work_dir, journal_directory=journal_directory)
     try:
-        feed.start()
+        if not feed.start(stop_requested):
+            return 0
     except JournalCorruptError as error:  # serve restarts us with growing pauses; the operator reads why
         log.critical("market data cannot start: the input journal %s does not verify at line %d: %s",
                      error.path, error.line_number, error.problem)

@@ -144,3 +144,33 @@ def test_a_feed_whose_journal_the_matching_code_no_longer_reproduces_exits_1_say
                                  work_dir=tmp_path, stop_requested=lambda: True)
     assert status == 1
     assert "market data cannot start" in caplog.text and "replay diverged at journal_seq 3" in caplog.text
+
+
+def test_a_feed_asked_to_stop_while_it_replays_exits_0_without_listening(tmp_path, caplog):
+    import logging
+    import socket
+
+    from config import load_settings
+    from fix_client import free_port
+    from fix_gateway.gateway import with_port
+    from fix_gateway.market_data_feed import run_market_data
+    from fix_gateway.sessions import load_sessions
+    from matching import OrderType, Side, SubmitOrder
+    from reporting.command_journal import CommandJournal, VenueStarted
+
+    repo = Path(__file__).resolve().parents[2]
+    port = free_port()
+    settings = with_port(load_settings(repo / "config" / "exchange.yaml"), free_port(), market_data_port=port)
+    journal = CommandJournal(tmp_path / "journal", "os")
+    journal.record(VenueStarted(1, 1, 1))
+    journal.command(2, SubmitOrder("BROKER1", "FIRM_A", "X1", "AAPL", Side.BUY, OrderType.LIMIT, 5, 1_890_000),
+                    "BROKER1", 2)
+    journal.close()
+    with caplog.at_level(logging.INFO, logger="fixex.marketdata"):
+        status = run_market_data(settings, load_sessions(repo / "sessions.cfg", settings), tmp_path / "journal",
+                                 work_dir=tmp_path, stop_requested=lambda: True)
+    assert status == 0
+    assert "stop asked for while replaying the input journal (at journal_seq 2); not listening" in caplog.text
+    assert "listening on" not in caplog.text
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
