@@ -379,6 +379,7 @@ def run_market_data(settings: Settings, sessions: SessionsFile, journal_director
     feed = MarketDataFeed(settings, sessions, work_dir=work_dir, journal_directory=journal_directory)
     try:
         if not feed.start(stop_requested):
+            log.info("market data: stopped")
             return 0
     except JournalCorruptError as error:  # serve restarts us with growing pauses; the operator reads why
         log.critical("market data cannot start: the input journal %s does not verify at line %d: %s",

@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         parser.error(f"--kinds: unknown {', '.join(unknown)}; allowed: {', '.join(KINDS)}")
+    if args.rows < 1 or args.seed_orders < 2:
+        parser.error("--rows must be at least 1 and --seed-orders at least 2 (orders trade in pairs)")
     print(f"export benchmark: python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cpus; "
           f"{args.rows:,} audit rows")
     try:
@@ -105,7 +107,7 @@ def _grow(engine: Engine, seed_rows: int, rows: int) -> tuple[int, str]:
     seq_span, sequence_span, order_span, trade_span, command_span, time_span_ns = spans
     spacing_s = max(COPY_SPACING_S, time_span_ns // 10**9 + 2)  # whole seconds: both time columns move alike
     spacing_ns = spacing_s * 10**9
-    # Numbers that must stay unique move by the seed's span times the copy's number; times by whole hours.
+    # Numbers that must stay unique move by the seed's span times the copy's number, times by spacing_s.
     shifted = {
         "journal_seq": f"journal_seq + {seq_span} * k",
         "sequence": f"sequence + {sequence_span or 0} * k",
@@ -115,14 +117,15 @@ def _grow(engine: Engine, seed_rows: int, rows: int) -> tuple[int, str]:
         "timestamp_ns": f"timestamp_ns + {spacing_ns}::bigint * k",
         "timestamp": f"timestamp + make_interval(secs => {spacing_s}) * k",
     }
-    select_list = ", ".join(f'{shifted.get(name, f"{chr(34)}{name}{chr(34)}")}' for name in columns)
+    select_list = ", ".join(shifted.get(name, f'"{name}"') for name in columns)
+    insert_list = ", ".join(f'"{name}"' for name in columns)
     copies = -(-rows // seed_rows) - 1
     step = max(1, 2_000_000 // seed_rows)  # a few million rows per statement
     with engine.connect() as connection:
         for first in range(1, copies + 1, step):
             last = min(copies, first + step - 1)
             connection.execute(text(
-                f"INSERT INTO audit_events ({', '.join(chr(34) + c + chr(34) for c in columns)}) "
+                f"INSERT INTO audit_events ({insert_list}) "
                 f"SELECT {select_list} FROM audit_events, generate_series({first}, {last}) AS k "
                 f"WHERE journal_seq <= {seq_span}"))
             connection.commit()

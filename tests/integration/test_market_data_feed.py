@@ -171,6 +171,6 @@ def test_a_feed_asked_to_stop_while_it_replays_exits_0_without_listening(tmp_pat
                                  work_dir=tmp_path, stop_requested=lambda: True)
     assert status == 0
     assert "stop asked for while replaying the input journal (at journal_seq 2); not listening" in caplog.text
-    assert "listening on" not in caplog.text
+    assert "listening on" not in caplog.text and caplog.text.rstrip().endswith("market data: stopped")
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()

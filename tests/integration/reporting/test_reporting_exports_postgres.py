@@ -28,6 +28,7 @@ from test_reporting_exports import (  # noqa: E402,F401 (collected here again, o
     test_a_price_on_a_symbol_the_venue_does_not_list_stays_in_integer_units,
     test_a_symbol_filter_keeps_only_that_symbols_order_events,
     test_a_symbol_filter_on_the_summary_leaves_that_symbols_rows,
+    test_a_time_window_finds_its_rows_even_where_the_clock_stepped_back_in_journal_order,
     test_a_time_window_includes_its_start_and_excludes_its_end,
     test_an_export_streams_in_constant_memory,
     test_bars_can_be_limited_to_one_firms_trades_and_a_day,

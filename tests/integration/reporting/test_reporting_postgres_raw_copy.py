@@ -19,7 +19,7 @@ from matching.rejects import OrderRejectReason
 from matching.types import OrderType, Side
 from reporting.auditor import Auditor
 from reporting.journal import JournalCorruptError, JournalWriter, entry_hash, read_journal
-from reporting.load_bench import _inputs
+from reporting.load_bench import write_inputs
 from reporting.loader import JournalLoader
 from reporting.records import audit_record, canonical_json, message_record, record_to_json, session_record
 from reporting.schema import audit_events, fix_messages, orders, sessions, trades
@@ -56,7 +56,7 @@ def _awkward_records():
 def _auditor_records(directory: Path, shift: int = 100_000):
     """What the auditor writes for a run of crossing orders (order_received, accepted, filled, trades), its
     order and trade ids moved up by `shift` so that they do not meet the scenario's."""
-    _inputs(directory, 300)
+    write_inputs(directory, 300)
     auditor = Auditor(load_settings(), directory, None, fsync_policy="os")
     while auditor.run_once(limit=10_000):
         pass

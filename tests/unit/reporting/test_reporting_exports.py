@@ -20,14 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, update
 
 from matching import OrderType, SelfTradePrevention, Side, SubmitOrder
 from reporting.exports import (
     BARS_COLUMNS, ORDERS_COLUMNS, RTS24_COLUMNS, SUMMARY_COLUMNS, TRADES_COLUMNS, ExportFilters, _fee, _price,
     iso_ns, iso_us, run_export,
 )
-from reporting.schema import ensure_schema
+from reporting.loader import ns_to_datetime
+from reporting.schema import audit_events, ensure_schema
 from reporting_export_scenario import SECOND, T0, LoadedScenario, insert_bulk_trades, load_scenario
 
 CURRENCIES = {"AAPL": "USD", "MSFT": "USD"}
@@ -344,6 +345,25 @@ def test_a_symbol_filter_keeps_only_that_symbols_order_events(scenario: LoadedSc
 def test_a_time_window_includes_its_start_and_excludes_its_end(scenario: LoadedScenario) -> None:
     rows = _export(scenario.url, "orders", ExportFilters(start=_at(3), end=_at(61)))
     assert _journal_seqs(rows) == [13, 14, 15, 18, 20, 21, 22, 24]  # the expiry at +61 s is left out
+
+
+def test_a_time_window_finds_its_rows_even_where_the_clock_stepped_back_in_journal_order(
+        blank_audit_url: str) -> None:
+    """The window's journal_seq range only narrows the search: rows out of time order are still found, and
+    rows inside that range but outside the window are still left out."""
+    insert_bulk_trades(blank_audit_url, 10)  # trade n at T0 + n s, journal_seq n
+    engine = create_engine(blank_audit_url)
+    try:
+        with engine.begin() as connection:
+            for journal_seq, seconds in ((4, 8.5), (7, 2.5)):  # 4 stamped late, 7 early
+                connection.execute(update(audit_events).where(audit_events.c.journal_seq == journal_seq).values(
+                    timestamp_ns=T0 + int(seconds * SECOND), timestamp=ns_to_datetime(T0 + int(seconds * SECOND))))
+    finally:
+        engine.dispose()
+    rows = _export(blank_audit_url, "trades", ExportFilters(start=_at(2), end=_at(5)))
+    assert [row[0] for row in rows] == [2, 3, 7]  # trade_id = journal_seq here
+    rows = _export(blank_audit_url, "trades", ExportFilters(start=_at(8)))
+    assert [row[0] for row in rows] == [4, 8, 9, 10]
 
 
 def test_times_in_another_zone_are_compared_in_utc(scenario: LoadedScenario) -> None:
