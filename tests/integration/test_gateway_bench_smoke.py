@@ -8,6 +8,7 @@ def test_the_gateway_benchmark_trades_through_a_real_fixex_serve_and_prints_its_
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()[:1].isdigit()]
     assert [tuple(row[:3]) for row in rows] == [("8", audit, risk) for audit in ("off", "on") for risk in ("off", "on")]
     assert all(float(row[3].replace(",", "")) > 0 and float(row[4]) > 0 for row in rows)
+    assert all(float(row[7]) > 0 for row in rows)  # the load client's own CPU per order
 
 
 def test_the_market_data_benchmark_compares_order_entry_with_and_without_subscribers(capsys):
