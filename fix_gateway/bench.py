@@ -117,19 +117,9 @@ class Session:
     def read_reports(self) -> list[tuple[bytes, bytes, dict[bytes, bytes] | None]]:
         """(MsgType, ClOrdID, None) per ExecutionReport, read without splitting it into fields; any other
         message as (MsgType, b"", its fields)."""
-        try:
-            data = self.sock.recv(1 << 20)
-        except BlockingIOError:
-            return []
-        if not data:
-            raise ConnectionError(f"{self.comp_id.decode()}: the exchange closed the connection")
-        buffer = self.buffer + data
+        buffer, spans = self._receive()
         messages: list[tuple[bytes, bytes, dict[bytes, bytes] | None]] = []
-        start = 0
-        while True:
-            end = buffer.find(b"\x0110=", start)
-            if end < 0 or len(buffer) < end + 8:
-                break
+        for start, end in spans:
             kind_at = buffer.find(b"\x0135=", start, end) + 4
             msg_type = buffer[kind_at:buffer.find(SOH, kind_at)]
             if msg_type == b"8":
@@ -138,28 +128,32 @@ class Session:
                 messages.append((msg_type, cl_ord_id, None))
             else:
                 messages.append((msg_type, b"", _fields(buffer[start:end])))
-            start = end + 8
-        self.buffer = buffer[start:]
         return messages
 
     def read(self) -> list[dict[bytes, bytes]]:
+        buffer, spans = self._receive()
+        return [_fields(buffer[start:end]) for start, end in spans]
+
+    def _receive(self) -> tuple[bytes, list[tuple[int, int]]]:
+        """What has arrived, and where each complete message in it starts and ends (before its checksum);
+        a message still arriving is kept for the next call."""
         try:
             data = self.sock.recv(1 << 20)
         except BlockingIOError:
-            return []
+            return b"", []
         if not data:
             raise ConnectionError(f"{self.comp_id.decode()}: the exchange closed the connection")
         buffer = self.buffer + data
-        messages = []
+        spans = []
         start = 0
         while True:  # walk the buffer once: re-slicing it per message is quadratic in a burst
             end = buffer.find(b"\x0110=", start)
             if end < 0 or len(buffer) < end + 8:
                 break
-            messages.append(_fields(buffer[start:end]))
+            spans.append((start, end))
             start = end + 8
         self.buffer = buffer[start:]
-        return messages
+        return buffer, spans
 
     def close(self) -> None:
         try:
