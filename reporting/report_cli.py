@@ -229,10 +229,11 @@ def _verify(engine: Engine) -> int:
 
 def _write(export: Export, output_format: str, output: str) -> None:
     """All rows to standard output, or to FILE through FILE.partial renamed at the end (never half a file)."""
+    started = time.monotonic()
     if output == "-":
         rows = _write_rows(export, output_format, sys.stdout)
         sys.stdout.flush()
-        _Progress.finish(export.kind, rows, "standard output")
+        _Progress.finish(export.kind, rows, "standard output", time.monotonic() - started)
         return
     target = Path(output)
     partial = target.with_name(target.name + ".partial")
@@ -247,7 +248,7 @@ def _write(export: Export, output_format: str, output: str) -> None:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    _Progress.finish(export.kind, rows, str(target))
+    _Progress.finish(export.kind, rows, str(target), time.monotonic() - started)
 
 
 def _write_rows(export: Export, output_format: str, stream: IO[str]) -> int:
@@ -288,19 +289,22 @@ class _Progress:
                 self.rows += 1
                 yield row
             return
-        next_report = time.monotonic() + _PROGRESS_EVERY
+        started = time.monotonic()
+        next_report = started + _PROGRESS_EVERY
         for row in rows:
             self.rows += 1
             yield row
-            if self.rows % 1000 == 0 and time.monotonic() >= next_report:
-                sys.stderr.write(f"\r{_PROGRAM} {self.kind}: {self.rows:,} rows")
+            if self.rows % 1000 == 0 and (now := time.monotonic()) >= next_report:
+                # A 10-million-row export takes minutes: the rate tells how many more.
+                sys.stderr.write(f"\r{_PROGRAM} {self.kind}: {self.rows:,} rows, "
+                                 f"{self.rows / (now - started):,.0f} rows/s, {now - started:,.0f} s  ")
                 sys.stderr.flush()
-                next_report = time.monotonic() + _PROGRESS_EVERY
+                next_report = now + _PROGRESS_EVERY
 
     @staticmethod
-    def finish(kind: str, rows: int, where: str) -> None:
+    def finish(kind: str, rows: int, where: str, seconds: float) -> None:
         if sys.stderr.isatty():
-            sys.stderr.write(f"\r{_PROGRAM} {kind}: {rows:,} rows written to {where}\n")
+            sys.stderr.write(f"\r{_PROGRAM} {kind}: {rows:,} rows written to {where} in {seconds:,.1f} s  \n")
             sys.stderr.flush()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import sqlite3
 import subprocess
@@ -258,7 +259,16 @@ def _run_with_stderr_on_a_terminal(args: list[str]) -> tuple[int, str, str]:
 def test_progress_goes_to_stderr_when_it_is_a_terminal(scenario: LoadedScenario) -> None:
     status, out, err = _run_with_stderr_on_a_terminal(["trades", "--config", str(scenario.config)])
     assert (status, len(out.splitlines())) == (0, 5)
-    assert "fixex report trades: 4 rows written to standard output" in err
+    assert re.search(r"fixex report trades: 4 rows written to standard output in \d+\.\d s", err), err
+
+
+def test_a_long_export_shows_its_rows_rate_and_time_while_it_runs(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bulk.db'}"
+    insert_bulk_trades(url, 50_000)  # long enough for a few updates, a quarter of a second apart
+    status, out, err = _run_with_stderr_on_a_terminal(["trades", "--database", url])
+    assert (status, len(out.splitlines())) == (0, 50_001)
+    assert re.search(r"\rfixex report trades: [\d,]+ rows, [\d,]+ rows/s, \d+ s", err), err
+    assert re.search(r"\rfixex report trades: 50,000 rows written to standard output in [\d,]+\.\d s", err), err
 
 
 def test_a_reader_that_stops_early_ends_the_export_quietly(tmp_path: Path) -> None:
