@@ -88,10 +88,9 @@ class Session:
         self.sock.setblocking(False)
 
     def order(self, cl_ord_id: bytes, side: bytes, price: bytes) -> None:
-        self.sent_at[cl_ord_id] = time.perf_counter_ns()
-        self.in_flight += 1
-        self.send(b"D", b"11=" + cl_ord_id + b"\x0155=AAPL\x0154=" + side + b"\x0160=" + utc_now()
-                  + b"\x0138=100\x0140=2\x0144=" + price + SOH)
+        """One order, sent now."""
+        self.queue_order(cl_ord_id, side, price, utc_now())
+        self.flush()
 
     def queue_order(self, cl_ord_id: bytes, side: bytes, price: bytes, sending_time: bytes) -> None:
         """An order to go out with the next flush(): the orders a batch of reports makes room for leave in

@@ -24,9 +24,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, text
 
 from config import load_settings
-from reporting.auditor import Auditor
-from reporting.fees import FeeSchedule
-from reporting.load_bench import DEFAULT_DATABASE, NoServerError, scratch_database, write_inputs
+from reporting.load_bench import DEFAULT_DATABASE, NoServerError, derive_audit_trail, scratch_database, write_inputs
 from reporting.loader import JournalLoader
 from reporting.schema import audit_events
 
@@ -81,13 +79,7 @@ def _seed_trail(directory: Path, url: str, orders: int) -> int:
     """A real trail: input journal, auditor, loader. Returns its audit_events rows."""
     settings = load_settings()
     write_inputs(directory, orders)
-    auditor = Auditor(settings, directory, None, fees=FeeSchedule.from_settings(settings), fsync_policy="os")
-    try:
-        while auditor.run_once(limit=10_000):
-            pass
-        auditor.writer.flush()
-    finally:
-        auditor.close()
+    derive_audit_trail(directory, settings)
     loader = JournalLoader(directory / "audit.jsonl", url, {i.symbol: i.price_decimals for i in settings.instruments},
                            batch_size=5_000)
     try:
@@ -132,7 +124,7 @@ def _grow(engine: Engine, seed_rows: int, rows: int) -> tuple[int, str]:
         connection.execute(text("ANALYZE audit_events"))
         connection.commit()
         total = connection.execute(text("SELECT count(*) FROM audit_events")).scalar_one()
-        # The first tenth ends where a copy starts: copies are whole hours apart, so the boundary is exact.
+        # The first tenth ends where a copy starts: copies are spacing_s apart, so the boundary is exact.
         tenth = connection.execute(text(
             "SELECT to_char((min(timestamp) + make_interval(secs => :s)) AT TIME ZONE 'UTC', "
             "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM audit_events"),
@@ -162,6 +154,7 @@ def _time_export(kind: str, scope: str, url: str, end: str | None, directory: Pa
     output.unlink()
     print(f"  {kind:8} {scope:>11} {rows:>12,} {elapsed:>8,.1f} {rows / elapsed:>8,.0f} {peak_mib:>13,.0f}"
           f" {size_mib:>11,.0f}")
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -67,14 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         directory = Path(work)
         append_s = write_inputs(directory, args.commands)
         print(f"  venue journal append   {append_s / args.commands * 1e6:8.1f} µs per command")
-        auditor = Auditor(settings, directory, None, fees=FeeSchedule.from_settings(settings), fsync_policy="os")
         started = time.perf_counter()
-        while auditor.run_once(limit=10_000):
-            pass
-        auditor.writer.flush()
+        records = derive_audit_trail(directory, settings)
         derive_s = time.perf_counter() - started
-        records = auditor.writer.last_seq
-        auditor.close()
         print(f"  auditor derivation     {records / derive_s:8,.0f} records/s ({records:,} records, "
               f"{records / args.commands:.1f} per order)")
         try:
@@ -84,6 +79,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fixex bench: {error}", file=sys.stderr)
             return 2
     return 0
+
+
+def derive_audit_trail(directory: Path, settings: Settings) -> int:
+    """Run the auditor over the input journal in `directory` to its end; return the audit records written."""
+    auditor = Auditor(settings, directory, None, fees=FeeSchedule.from_settings(settings), fsync_policy="os")
+    try:
+        while auditor.run_once(limit=10_000):
+            pass
+        auditor.writer.flush()
+        return auditor.writer.last_seq
+    finally:
+        auditor.close()
 
 
 class NoServerError(Exception):
