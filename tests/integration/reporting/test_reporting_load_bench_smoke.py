@@ -13,6 +13,7 @@ def test_the_audit_pipeline_benchmark_times_every_stage_and_verifies_what_it_loa
     server = postgres_server.render_as_string(hide_password=False)
     assert load_bench.main(["--commands", "400", "--batch", "100", "--database", server]) == 0
     out = capsys.readouterr().out
-    for stage in ("venue journal append", "auditor derivation", "loader into PostgreSQL", "verify in PostgreSQL"):
+    for stage in ("venue journal append", "auditor derivation", "loader into SQLite", "loader into PostgreSQL",
+                  "verify in PostgreSQL"):
         assert stage in out
     assert "(OK)" in out and "1,401 records, 3.5 per order" in out

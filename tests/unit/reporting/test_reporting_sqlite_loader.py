@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -9,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from reporting.journal import JournalWriter
-from reporting.loader import JournalLoader, JournalMismatchError, ns_to_datetime
+from reporting.journal import JournalWriter, read_journal
+from reporting.loader import JournalLoader, JournalMismatchError, audit_row, execute_rows, ns_to_datetime
 from reporting.records import session_record
 from reporting.schema import SCHEMA_VERSION, audit_events, ensure_schema, fix_messages, schema_version
 from reporting_samples import T0, sample_records, write_journal
@@ -127,6 +129,47 @@ def test_a_loader_picks_up_new_entries_in_batches_after_the_highest_loaded_seq(t
             writer.append(session_record("logon", f"S{n}", "FIRM_A", T0 + 100 + n))
     assert loader.load_available() == 5
     assert (loader.loaded_seq, loader.backlog) == (13, 0)
+
+
+def test_the_loader_goes_on_loading_while_an_export_is_reading(tmp_path: Path) -> None:
+    journal = tmp_path / "j.jsonl"
+    write_journal(journal)
+    url = _url(tmp_path)
+    loader = JournalLoader(journal, url, DECIMALS)
+    assert loader.load_available() == 8
+    export = sqlite3.connect(tmp_path / "db" / "audit.db", timeout=0.2)
+    try:
+        rows = export.execute("SELECT journal_seq FROM audit_events ORDER BY journal_seq")
+        assert rows.fetchone() == (1,)  # a read in progress, as a long `fixex report` keeps one
+        with JournalWriter(journal, "os") as writer:
+            writer.append(session_record("logon", "BROKER9", "FIRM_A", T0 + 100))
+        assert loader.load_available() == 1  # with SQLite's rollback journal: "database is locked"
+        assert len(rows.fetchall()) == 5  # and the export still reads the trail as it was when it began
+    finally:
+        export.close()
+        loader.stop()
+
+
+def test_rows_handed_to_sqlite_directly_are_stored_as_sqlalchemy_stores_them(tmp_path: Path) -> None:
+    journal = tmp_path / "j.jsonl"
+    write_journal(journal)
+    rows = [audit_row(entry, DECIMALS) for entry in read_journal(journal) if entry.record.kind != "fix_message"]
+    assert any(row["price"] is not None for row in rows)  # a Decimal and a datetime to convert, and Nones
+    stored = []
+    for name, insert_rows in (("direct", execute_rows), ("sqlalchemy", lambda c, s, r: c.execute(s, r).rowcount)):
+        engine = create_engine(f"sqlite:///{tmp_path / name}.db")
+        try:
+            ensure_schema(engine)
+            with engine.begin() as connection:
+                statement = sqlite_insert(audit_events).on_conflict_do_nothing(index_elements=["journal_seq"])
+                assert insert_rows(connection, statement, rows) == len(rows)
+                assert insert_rows(connection, statement, rows) == 0  # nothing doubled
+        finally:
+            engine.dispose()
+        database = sqlite3.connect(tmp_path / f"{name}.db")
+        stored.append(database.execute("SELECT * FROM audit_events ORDER BY journal_seq").fetchall())
+        database.close()
+    assert stored[0] == stored[1] and len(stored[0]) == len(rows)
 
 
 def test_a_database_from_another_journal_is_refused(tmp_path: Path) -> None:
