@@ -62,7 +62,7 @@ def write_config(work: Path, subscribers: int, batch_ms: int | None = None) -> P
     names = [f"MDBENCH{i:03d}" for i in range(1, subscribers + 1)]
     sessions = (REPO / "sessions.cfg").read_text()
     sessions += "".join(f"\n[SESSION]\nBeginString=FIX.4.4\nTargetCompID={name}\nDataDictionary=FIX44.xml\n"
-                        for name in names)
+                        "PersistMessages=N\n" for name in names)  # as the shipped market-data sessions
     (work / "sessions.cfg").write_text(sessions)
     config = (REPO / "config" / "exchange.yaml").read_text()
     config = config.replace("sessions_file: sessions.cfg", f"sessions_file: {work / 'sessions.cfg'}")

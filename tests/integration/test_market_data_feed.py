@@ -69,6 +69,22 @@ def test_drop_copies_come_from_the_feed_with_the_owners_ids(venue):
     assert (copy["11"], copy["17"], copy["37"]) == ("C1", ack["17"], ack["37"]) and "97" not in copy
 
 
+def test_market_data_is_not_kept_for_resending_but_drop_copies_are(venue):
+    drop = venue.client("DROPCOPY1", "FIX.4.4")
+    subscriber = venue.client("MDCLIENT1", "FIX.4.4")
+    broker = venue.client("BROKER1", "FIX.4.4")
+    subscriber.subscribe("book", ["MSFT"], "01")
+    subscriber.next("W")
+    broker.new_order("P1", "1", 10, "419.00", symbol="MSFT")
+    broker.next("8")
+    subscriber.next("X")
+    drop.next("8")
+    store = venue.tmp_path / "var" / "store"
+    assert (store / "FIX.4.4-EXCHANGE-MDCLIENT1.body").stat().st_size == 0
+    assert b"35=8" in (store / "FIX.4.4-EXCHANGE-DROPCOPY1.body").read_bytes()
+    assert (store / "FIX.4.4-EXCHANGE-MDCLIENT1.seqnums").read_text().split(":")[0].strip() != "0000000001"
+
+
 def test_a_drop_copy_session_may_not_enter_orders_or_subscribe(venue):
     drop = venue.client("DROPCOPY1", "FIX.4.4")
     drop.new_order("X1", "1", 10, "100.00")
