@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import JOURNAL_FSYNC_POLICIES
-from reporting.records import canonical_json, record_from_json, record_to_json
+from reporting.records import canonical_json, record_body, record_from_json, record_to_json
 
 __all__ = [
     "AUDIT_CODEC",
@@ -90,7 +90,7 @@ class JournalCodec:
     canonical_body: Callable[[Any, int], bytes] | None = None
 
 
-AUDIT_CODEC = JournalCodec(record_to_json, record_from_json)
+AUDIT_CODEC = JournalCodec(record_to_json, record_from_json, canonical_body=record_body)
 
 
 @dataclass(frozen=True, slots=True)

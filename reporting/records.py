@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
@@ -45,6 +46,7 @@ __all__ = [
     "canonical_json",
     "fields_record",
     "message_record",
+    "record_body",
     "record_from_json",
     "record_to_json",
     "session_record",
@@ -208,6 +210,55 @@ def record_from_json(data: Mapping[str, Any]) -> AuditRecord:
     return AuditRecord(**values)
 
 
+def record_body(record: AuditRecord, journal_seq: int) -> bytes:
+    """canonical_json of record_to_json(record) with its journal_seq, built field by field.
+
+    The same bytes (a test compares them over every kind of record) in about half the time; the
+    auditor writes one per record. A value other than None, a str or an int (in a column, or in a
+    `detail` key) goes the general way, which refuses floats.
+    """
+    parts = []
+    for key, value in zip(_BODY_KEYS, _record_values(record)):
+        kind = type(value)
+        if kind is _NONE:
+            parts.append(key + "null")
+        elif kind is str:
+            parts.append(key + _json_string(value))
+        elif kind is int:
+            parts.append(key + int.__repr__(value))
+        elif kind is dict:  # detail: flat in nearly every record
+            items = []
+            for name in sorted(value):
+                item = value[name]
+                kind = type(item)
+                if type(name) is not str:
+                    items = None
+                    break
+                if kind is _NONE:
+                    items.append(_json_string(name) + ":null")
+                elif kind is str:
+                    items.append(_json_string(name) + ":" + _json_string(item))
+                elif kind is int:
+                    items.append(_json_string(name) + ":" + int.__repr__(item))
+                else:
+                    items = None
+                    break
+            parts.append(key + ("{" + ",".join(items) + "}" if items is not None
+                                else canonical_json(value).decode("ascii")))
+        else:
+            return canonical_json({**record_to_json(record), "journal_seq": journal_seq})
+    parts.insert(_JOURNAL_SEQ_AT, '"journal_seq":' + int.__repr__(journal_seq))
+    return ("{" + ",".join(parts) + "}").encode("ascii")
+
+
+_NONE = type(None)
+_json_string = json.encoder.encode_basestring_ascii  # what json.dumps(ensure_ascii=True) writes for a str
+_SORTED_FIELDS = tuple(sorted(_RECORD_FIELDS))
+_record_values = operator.attrgetter(*_SORTED_FIELDS)
+_BODY_KEYS = tuple(f'"{name}":' for name in _SORTED_FIELDS)
+_JOURNAL_SEQ_AT = sorted((*_RECORD_FIELDS, "journal_seq")).index("journal_seq")
+
+
 def canonical_json(value: Any) -> bytes:
     """One fixed byte form for a JSON value: sorted keys, no spaces, ASCII only.
 
@@ -240,7 +291,9 @@ def _refuse_floats(value: Any) -> None:
 
 
 def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (str, bool)):
+    if type(value) in _PLAIN_JSON_TYPES:  # nearly every value: exact types first, the isinstance walk after
+        return value
+    if isinstance(value, (str, bool)):
         return value
     if isinstance(value, IntEnum):
         return int(value)

@@ -19,6 +19,7 @@ from reporting.records import (
     audit_record,
     canonical_json,
     message_record,
+    record_body,
     record_from_json,
     record_to_json,
     session_record,
@@ -185,6 +186,32 @@ def test_canonical_json_is_sorted_compact_ascii_and_refuses_floats() -> None:
     assert canonical_json({"b": 1, "a": "é"}) == b'{"a":"\\u00e9","b":1}'
     with pytest.raises(TypeError, match="float"):
         canonical_json({"price": 1.5})
+
+
+def _body_the_general_way(record: AuditRecord, journal_seq: int) -> bytes:
+    return canonical_json({**record_to_json(record), "journal_seq": journal_seq})
+
+
+ODD_RECORDS = [
+    session_record("logon", "BROKER1", "FIRM_A", 1, 'quote " backslash \\ control \x01 \x00 é \u2028 😀'),
+    message_record("outbound", "BROKER1", 2, "8=FIX.4.4\x019=5\x0135=8\x0158=né\x0110=000\x01"),
+    AuditRecord(timestamp_ns=3, kind="x", order_id=-7, detail={"é\"": "\x7f", "a": -5, "Z": None, "": ""}),
+    AuditRecord(timestamp_ns=4, kind="x", detail={"nested": {"b": [1, "two", None, True], "a": False}}),
+    AuditRecord(timestamp_ns=5, kind="x", order_id=True, detail={1: "a key that is not text"}),
+]
+
+
+@pytest.mark.parametrize("record", [audit_record(_sample_event(cls)) for cls in EVENT_CLASSES] + ODD_RECORDS)
+def test_a_record_body_built_field_by_field_is_canonical_json_byte_for_byte(record: AuditRecord) -> None:
+    assert record_body(record, 123) == _body_the_general_way(record, 123)
+
+
+@pytest.mark.parametrize("record", [AuditRecord(timestamp_ns=1, kind="x", price=1.5),  # type: ignore[arg-type]
+                                    AuditRecord(timestamp_ns=1, kind="x", detail={"px": 1.5}),
+                                    AuditRecord(timestamp_ns=1, kind="x", detail={"px": [1, 1.5]})])
+def test_a_record_body_refuses_a_float_wherever_it_is(record: AuditRecord) -> None:
+    with pytest.raises(TypeError, match="float"):
+        record_body(record, 1)
 
 
 def test_decoding_without_kind_or_timestamp_is_an_error() -> None:
