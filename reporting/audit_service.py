@@ -31,6 +31,9 @@ STATUS_INTERVAL_S = 1.0
 IDLE_WAIT_S = 0.05
 LOCK_WAIT_S = 120.0
 STOP_LOCK_WAIT_S = 30.0
+# Audit records the loader takes from the auditor's memory instead of reading them back from the journal
+# it just wrote (a few batches' worth; about 15 MB). A loader further behind reads the file.
+RECENT_RECORDS = 10_000
 
 
 def run_audit(settings: Settings, journal_directory: Path, message_log_directory: Path | None, *,
@@ -48,7 +51,7 @@ def run_audit(settings: Settings, journal_directory: Path, message_log_directory
         return 1
     loader = JournalLoader(auditor.audit_path, database_url or settings.database.url,
                            {i.symbol: i.price_decimals for i in settings.instruments},
-                           durable_seq=lambda: auditor.writer.synced_seq)
+                           durable_seq=lambda: auditor.writer.synced_seq, recent=auditor.writer.recent)
     status_path = journal_directory / STATUS_FILE_NAME
     log.info("auditing %s into %s", auditor.inputs_path, settings.database.redacted_url if database_url is None
              else "the given database")
@@ -99,7 +102,7 @@ def _open_auditor(settings: Settings, journal_directory: Path, message_log_direc
     while True:
         try:
             return Auditor(settings, journal_directory, message_log_directory,
-                           fees=FeeSchedule.from_settings(settings))
+                           fees=FeeSchedule.from_settings(settings), keep_recent=RECENT_RECORDS)
         except JournalInUseError as error:
             if not waiting:
                 waiting = True

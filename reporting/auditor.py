@@ -181,7 +181,7 @@ class Auditor:
 
     def __init__(self, settings: Settings, journal_directory: str | os.PathLike[str],
                  message_log_directory: str | os.PathLike[str] | None, *, fees=None,
-                 fsync_policy: str = "group") -> None:
+                 fsync_policy: str = "group", keep_recent: int = 0) -> None:
         self.settings = settings
         self.inputs_path = commands_file_in(journal_directory)
         self.audit_path = journal_file_in(journal_directory)
@@ -194,7 +194,7 @@ class Auditor:
         self._inputs = JournalTail(self.inputs_path, INPUT_CODEC)
         # How far the audit journal got (read before the writer opens it: it verifies the chain too).
         self._resume_seq, self._resume_skip, log_positions = _progress(self.audit_path)
-        self.writer = JournalWriter(self.audit_path, fsync_policy)
+        self.writer = JournalWriter(self.audit_path, fsync_policy, keep_recent=keep_recent)  # for its loader
         self._logs: dict[str, FixLogReader] = {
             name: FixLogReader(self.log_directory / name, offset, inode)
             for name, (offset, inode) in log_positions.items()} if self.log_directory is not None else {}

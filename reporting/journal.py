@@ -11,9 +11,11 @@ The journal is the source of truth (rule 7): Postgres is loaded from it later.
 
 from __future__ import annotations
 
+import collections
 import errno
 import fcntl
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -120,7 +122,7 @@ def trusted_canonical_json(value: Any) -> bytes:
     return _TRUSTED_CANONICAL(value).encode("ascii")
 
 
-def _encode_line(journal_seq: int, payload: Any, prev_hash: str, codec: JournalCodec) -> tuple[bytes, str]:
+def _encode_line(journal_seq: int, payload: Any, prev_hash: str, codec: JournalCodec) -> tuple[bytes, str, bytes]:
     if codec.canonical_body is not None:
         body = codec.canonical_body(payload, journal_seq)
     else:
@@ -130,7 +132,7 @@ def _encode_line(journal_seq: int, payload: Any, prev_hash: str, codec: JournalC
     digest = entry_hash(prev_hash, body)
     # The hashes go after the body's keys rather than sorted in: serializing once halves the cost,
     # and readers rebuild the body's canonical bytes from the parsed object anyway.
-    return b"%s,\"prev_hash\":\"%s\",\"hash\":\"%s\"}\n" % (body[:-1], prev_hash.encode(), digest.encode()), digest
+    return b"%s,\"prev_hash\":\"%s\",\"hash\":\"%s\"}\n" % (body[:-1], prev_hash.encode(), digest.encode()), digest, body
 
 
 def _chained_line(body: str, prev_hash: str) -> tuple[bytes, str]:
@@ -209,6 +211,17 @@ class JournalTail:
                 self.last_seq, self.last_hash = entry.journal_seq, entry.hash
                 entries.append(entry)
         return entries
+
+    def take(self, recent: list[tuple[JournalEntry, bytes]]) -> list[JournalEntry]:
+        """Move past entries a writer in this process has just appended (JournalWriter.recent), as if
+        read_new had read them; none when they do not continue where this tail stands."""
+        first, last = recent[0][0], recent[-1][0]
+        if first.journal_seq != self.last_seq + 1 or first.prev_hash != self.last_hash:
+            return []
+        self.offset += sum(len(line) for _, line in recent)
+        self.line_number += len(recent)
+        self.last_seq, self.last_hash = last.journal_seq, last.hash
+        return [entry for entry, _ in recent]
 
     def _verify(self, line: bytes, line_number: int) -> JournalEntry:
         entry, problem = _decode_line(line, self.codec)
@@ -306,7 +319,7 @@ class JournalWriter:
     """
 
     def __init__(self, path: str | os.PathLike[str], fsync_policy: str = "group", *,
-                 group_commit_ms: int = 5, codec: JournalCodec = AUDIT_CODEC) -> None:
+                 group_commit_ms: int = 5, codec: JournalCodec = AUDIT_CODEC, keep_recent: int = 0) -> None:
         if fsync_policy not in FSYNC_POLICIES:
             raise ValueError(f"fsync_policy {fsync_policy!r}; allowed: {', '.join(FSYNC_POLICIES)}")
         if not 1 <= group_commit_ms <= 1000:
@@ -315,6 +328,10 @@ class JournalWriter:
         self.fsync_policy = fsync_policy
         self.group_commit_ms = group_commit_ms
         self.codec = codec
+        # The last `keep_recent` entries appended, each with its line, for a reader in this process
+        # (recent()): it need not read back and verify what was just written here.
+        self._recent: collections.deque[tuple[JournalEntry, bytes]] | None = (
+            collections.deque(maxlen=keep_recent) if keep_recent > 0 else None)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
@@ -390,14 +407,29 @@ class JournalWriter:
         with self._lock:
             self._check_writable()
             seq, digest = self.last_seq, self.last_hash
-            lines = []
+            lines, recent = [], []
             for record in records:
                 seq += 1
-                line, digest = _encode_line(seq, record, digest, self.codec)
+                prev_hash = digest
+                line, digest, body = _encode_line(seq, record, prev_hash, self.codec)
                 lines.append(line)
+                if self._recent is not None:
+                    recent.append((JournalEntry(seq, record, prev_hash, digest, body.decode("ascii")), line))
             if lines:
                 self._write(b"".join(lines), seq, digest)
+                if self._recent is not None:
+                    self._recent.extend(recent)
         return seq
+
+    def recent(self, after_seq: int, limit: int) -> list[tuple[JournalEntry, bytes]]:
+        """Up to `limit` entries from `after_seq` + 1 on, with their lines as written, when this writer
+        still holds that one in memory (see `keep_recent`); otherwise none. Any thread."""
+        with self._lock:
+            recent = self._recent
+            if not recent or not recent[0][0].journal_seq <= after_seq + 1 <= recent[-1][0].journal_seq:
+                return []
+            start = after_seq + 1 - recent[0][0].journal_seq
+            return list(itertools.islice(recent, start, start + limit))
 
     def append_body(self, head: str, tail: str) -> int:
         """Append the entry whose canonical JSON body is `head` + its journal_seq + `tail`; return the journal_seq.

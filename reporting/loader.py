@@ -559,6 +559,16 @@ class _RawTail:
         self.last_seq = 0
         self.last_hash = GENESIS_HASH.encode("ascii")
 
+    def take(self, recent: list[tuple[JournalEntry, bytes]]) -> list[bytes]:
+        """JournalTail.take for lines."""
+        first, last = recent[0][0], recent[-1][0]
+        if first.journal_seq != self.last_seq + 1 or first.prev_hash.encode("ascii") != self.last_hash:
+            return []
+        lines = [line for _, line in recent]
+        self.offset += sum(len(line) for line in lines)
+        self.last_seq, self.last_hash = last.journal_seq, last.hash.encode("ascii")
+        return lines
+
     def read_new(self, limit: int) -> list[bytes]:
         """Verified lines (each with its newline) appended since the last call, at most `limit`."""
         lines: list[bytes] = []
@@ -614,12 +624,17 @@ class JournalLoader:
 
     `raw_copy` (PostgreSQL only): COPY the journal's lines and let the database parse them
     (the default, fast); False builds the rows in Python as on SQLite.
+
+    `recent` (JournalWriter.recent of the journal's writer, when it runs in this process): entries
+    just appended are taken from it rather than read back and verified again; whatever it no longer
+    holds is read from the file.
     """
 
     def __init__(self, journal_path: str | os.PathLike[str], database_url: str, price_decimals: Mapping[str, int],
                  batch_size: int = 1000, *, poll_interval: float = 0.2, min_backoff: float = 0.1,
                  max_backoff: float = 5.0, durable_seq: Callable[[], int] | None = None,
-                 raw_copy: bool = True) -> None:
+                 raw_copy: bool = True,
+                 recent: Callable[[int, int], list[tuple[JournalEntry, bytes]]] | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size {batch_size}; must be at least 1")
         self.journal_path = Path(journal_path)
@@ -632,6 +647,8 @@ class JournalLoader:
         # When given: load nothing the journal's writer has not fsynced yet, so that the
         # database is never ahead of a journal that a power loss could shorten.
         self.durable_seq = durable_seq
+        self.recent = recent
+        self.taken_from_memory = 0  # entries that came from `recent`, not from the file
         self.backlog = 0
         self.loaded_seq = 0
         self.last_error: str | None = None
@@ -707,12 +724,18 @@ class JournalLoader:
         """Top up the pending batch from the journal, skipping what the database already has."""
         assert self._tail is not None
         while len(self._pending) < self.batch_size:
-            try:
-                items = self._tail.read_new(limit=self.batch_size - len(self._pending))
-            except JournalCorruptError:
-                if self._pending:
-                    return  # load the good entries first; the next read raises again at the damage
-                raise
+            limit = self.batch_size - len(self._pending)
+            recent = self.recent(self._tail.last_seq, limit) if self.recent is not None else None
+            items = self._tail.take(recent) if recent else None
+            if items:
+                self.taken_from_memory += len(items)
+            else:
+                try:
+                    items = self._tail.read_new(limit=limit)
+                except JournalCorruptError:
+                    if self._pending:
+                        return  # load the good entries first; the next read raises again at the damage
+                    raise
             if not items:
                 if self._tail.last_seq < database_seq:
                     raise JournalMismatchError(

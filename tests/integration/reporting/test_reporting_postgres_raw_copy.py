@@ -117,6 +117,23 @@ def test_the_raw_copy_stores_every_column_of_every_row_as_the_row_building_path_
     assert _stored(raw_large) == expected
 
 
+def test_lines_taken_from_the_writers_memory_are_copied_as_those_read_from_the_file(
+        tmp_path: Path, scratch_databases: Callable[..., str]) -> None:
+    records = sample_records() + _awkward_records() + _auditor_records(tmp_path / "auditor")
+    journal = tmp_path / "audit.jsonl"
+    from_memory, from_file = scratch_databases(), scratch_databases()
+    with JournalWriter(journal, "os", keep_recent=len(records)) as writer:
+        writer.append_all(records)
+        loader = JournalLoader(journal, from_memory, DECIMALS, batch_size=50, recent=writer.recent)
+        try:
+            assert loader.load_available() == len(records)
+        finally:
+            loader.stop()
+    assert loader.taken_from_memory == len(records)
+    assert _load(journal, from_file, raw_copy=True, batch_size=50) == len(records)
+    assert _stored(from_memory) == _stored(from_file)
+
+
 def _journal_then(path: Path, damaged_line: Callable[[int, str], bytes]) -> None:
     """Three good entries, then a line made by damaged_line(journal_seq it should have, prev_hash), then one more."""
     with JournalWriter(path, "os") as writer:

@@ -63,6 +63,18 @@ def test_appended_records_read_back_in_order_with_gap_free_journal_seqs(tmp_path
     assert all(entry.hash == entry_hash(entry.prev_hash, entry.body.encode()) for entry in entries)
 
 
+def test_a_writer_keeping_recent_entries_hands_them_over_as_read_back_from_the_file(tmp_path: Path) -> None:
+    path = journal_file_in(tmp_path / "journal")
+    with JournalWriter(path, "os", keep_recent=3) as writer:
+        writer.append_all([_record(n) for n in range(1, 6)])
+        assert writer.recent(0, 10) == writer.recent(1, 10) == []  # 1 and 2 no longer held
+        held = writer.recent(2, 10)
+        assert writer.recent(4, 1) == held[2:] and writer.recent(5, 10) == []
+    lines = path.read_bytes().splitlines(keepends=True)
+    assert [line for _, line in held] == lines[2:]
+    assert [entry for entry, _ in held] == list(read_journal(path, after_seq=2))
+
+
 def test_reading_after_a_seq_skips_earlier_entries(tmp_path: Path) -> None:
     path = tmp_path / "j.jsonl"
     _write(path, 5)

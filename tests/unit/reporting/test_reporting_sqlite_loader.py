@@ -172,6 +172,33 @@ def test_rows_handed_to_sqlite_directly_are_stored_as_sqlalchemy_stores_them(tmp
     assert stored[0] == stored[1] and len(stored[0]) == len(rows)
 
 
+def _dump(url: str) -> dict[str, list[tuple]]:
+    database = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        return {table: database.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+                for table in ("audit_events", "fix_messages", "orders", "trades", "sessions")}
+    finally:
+        database.close()
+
+
+@pytest.mark.parametrize("held", [100, 3])
+def test_a_loader_beside_the_writer_loads_from_its_memory_what_it_would_read_from_the_file(tmp_path: Path,
+                                                                                          held: int) -> None:
+    journal = tmp_path / "j.jsonl"
+    records = sample_records()
+    with JournalWriter(journal, "os", keep_recent=held) as writer:
+        beside = JournalLoader(journal, _url(tmp_path), DECIMALS, batch_size=2, recent=writer.recent)
+        writer.append_all(records[:5])
+        assert beside.load_available() == 5
+        writer.append_all(records[5:])
+        assert beside.load_available() == 3
+    # Holding 100, everything came from memory; holding 3, entries 1 and 2 were no longer held: read from the file.
+    assert beside.taken_from_memory == (8 if held == 100 else 6)
+    file_only = f"sqlite:///{tmp_path / 'file.db'}"
+    assert JournalLoader(journal, file_only, DECIMALS).load_available() == 8
+    assert _dump(_url(tmp_path)) == _dump(file_only)
+
+
 def test_a_database_from_another_journal_is_refused(tmp_path: Path) -> None:
     url = _url(tmp_path)
     write_journal(tmp_path / "one.jsonl")
