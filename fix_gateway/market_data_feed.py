@@ -47,13 +47,13 @@ from fix_gateway.market_data import (
 )
 from fix_gateway.outbound import DROP_COPY_EVENTS, Outbound, business_reject
 from fix_gateway.sessions import SessionsFile
-from fix_gateway.venue import build_engine
+from fix_gateway.venue import build_engine, replay_engine_at
 from fix_gateway.versions import NOT_AUTHORIZED, OTHER_BUSINESS_REASON, UNKNOWN_SECURITY
 from marketdata import DropSession, MarketDataHub, RefuseRequest, RequestRejectReason
 from marketdata import EndTradingDay as MarketDataDayEnded
 from matching import EndTradingDay, HaltTrading, PriceBandChanged, ResumeTrading, TradingStatusChanged
 from reporting.command_journal import (
-    INPUT_CODEC, CommandApplied, OperatorActed, ReplayDivergedError, VenueStarted, check_replay, commands_file_in,
+    INPUT_CODEC, CommandApplied, OperatorActed, ReplayDivergedError, VenueStarted, commands_file_in,
 )
 from reporting.journal import JournalCorruptError, JournalTail, last_journal_seq
 from risk.throttle import ThrottleVerdict
@@ -199,12 +199,9 @@ class MarketDataFeed(SessionHost):
         """One input entry: the venue's command through our engine, its events to the publisher and
         the drop copies."""
         if isinstance(item, VenueStarted):
-            if not self._engine_started:
-                self._engine = build_engine(self.settings, lambda: self._command_time,
-                                            first_sequence=item.next_sequence, first_order_id=item.next_order_id)
-                self._engine_started = True
-            else:
-                check_replay(item, journal_seq, self._engine, self._inputs.path)
+            self._engine = replay_engine_at(item, journal_seq, self._engine if self._engine_started else None,
+                                            self.settings, lambda: self._command_time, self._inputs.path)
+            self._engine_started = True
             return
         if isinstance(item, OperatorActed):
             return  # kill switches: their cancels are journaled as commands of their own

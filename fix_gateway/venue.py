@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from fractions import Fraction
 from typing import Callable
@@ -11,6 +12,7 @@ from matching import BandPercentages, CircuitBreakerRules, Instrument, MatchingE
 from risk import FirmLimits, OrderLimits
 from risk.collar import PriceCollars
 from risk.exposure import ExposureLimits, FirmExposure
+from reporting.command_journal import VenueStarted, check_replay
 
 # config spells self-trade prevention modes as YAML strings; "none" lets a firm's orders meet.
 SELF_TRADE_PREVENTION = {mode.value: mode for mode in SelfTradePrevention} | {"none": None}
@@ -45,6 +47,18 @@ def build_engine(settings: Settings, clock: Callable[[], int], *, first_sequence
                           first_sequence=first_sequence, first_order_id=first_order_id,
                           circuit_breakers=circuit_breaker_rules(settings),
                           queue_when_halted=settings.circuit_breakers.during_pause == "queue")
+
+
+def replay_engine_at(started: VenueStarted, journal_seq: int, engine: MatchingEngine | None, settings: Settings,
+                     clock: Callable[[], int], path: str | os.PathLike[str]) -> MatchingEngine:
+    """A reader replaying the input journal, at a venue_started entry: at the first, the engine as the venue
+    started (its ids from there); at each later one, the same engine, checked to have reached the ids the
+    venue had (ReplayDivergedError otherwise)."""
+    if engine is None:
+        return build_engine(settings, clock, first_sequence=started.next_sequence,
+                            first_order_id=started.next_order_id)
+    check_replay(started, journal_seq, engine, path)
+    return engine
 
 
 def self_trade_prevention_of(settings: Settings, firm_id: str) -> SelfTradePrevention | None:

@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from config import Settings
-from fix_gateway.venue import build_engine
+from fix_gateway.venue import replay_engine_at
 from matching import (
     BookLevelChanged, CancelOrder, EndTradingDay, Event, MassCancel, MatchingEngine, OrderFilled,
     HaltTrading, QueryOrder, RejectCancel, RejectOrder, ReplaceOrder, ResumeTrading, SubmitOrder,
 )
 from reporting.command_journal import (
-    INPUT_CODEC, CommandApplied, OperatorActed, VenueStarted, check_replay, commands_file_in,
+    INPUT_CODEC, CommandApplied, OperatorActed, VenueStarted, commands_file_in,
 )
 from reporting.journal import JournalTail, JournalWriter, journal_file_in, last_journal_seq, read_journal
 from reporting.records import AuditRecord, audit_record, fields_record, message_record
@@ -241,11 +241,8 @@ class Auditor:
 
     def _records_for(self, seq: int, item) -> Iterator[AuditRecord]:
         if isinstance(item, VenueStarted):
-            if self._engine is None:
-                self._engine = build_engine(self.settings, lambda: self._clock_reading,
-                                            first_sequence=item.next_sequence, first_order_id=item.next_order_id)
-            else:
-                check_replay(item, seq, self._engine, self.inputs_path)
+            self._engine = replay_engine_at(item, seq, self._engine, self.settings, lambda: self._clock_reading,
+                                            self.inputs_path)
             yield AuditRecord(timestamp_ns=item.timestamp_ns, kind="venue_started", command_seq=seq,
                               detail={"next_sequence": item.next_sequence, "next_order_id": item.next_order_id})
             return
