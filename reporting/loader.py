@@ -260,8 +260,11 @@ def derive_rows(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> No
     order_rows: dict[int, dict[str, Any]] = {}
     trade_rows: list[Mapping[str, Any]] = []
     session_rows: list[dict[str, Any]] = []
+    fills_here: dict[tuple[int, str], Mapping[str, Any]] = {}  # a trade's fills come just before it, as a rule
     for row in rows:
         kind = row["kind"]
+        if kind == "order_filled" and row["trade_id"] is not None:
+            fills_here[(row["trade_id"], row["side"])] = row
         if kind in _ORDER_EVENT_KINDS and row["order_id"] is not None:
             cum, leaves, status = _order_quantities(row)
             order = order_rows.get(row["order_id"])
@@ -299,7 +302,11 @@ def derive_rows(connection: Connection, rows: Iterable[Mapping[str, Any]]) -> No
             where=mine.last_seq < new.last_seq)  # events already applied change nothing
         execute_rows(connection, statement, list(order_rows.values()))
     if trade_rows:
-        fills = _fills(connection, [row["trade_id"] for row in trade_rows])
+        # Only fills loaded in an earlier batch are looked up in the database.
+        fills = _fills(connection, [row["trade_id"] for row in trade_rows
+                                    if (row["trade_id"], "buy") not in fills_here
+                                    or (row["trade_id"], "sell") not in fills_here])
+        fills.update(fills_here)
         values = []
         for row in trade_rows:
             detail = json.loads(row["detail"])
