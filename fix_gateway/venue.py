@@ -9,10 +9,10 @@ from typing import Callable
 
 from config import InstrumentSettings, Settings
 from matching import BandPercentages, CircuitBreakerRules, Instrument, MatchingEngine, SelfTradePrevention
+from reporting.command_journal import VenueStarted, check_replay
 from risk import FirmLimits, OrderLimits
 from risk.collar import PriceCollars
 from risk.exposure import ExposureLimits, FirmExposure
-from reporting.command_journal import VenueStarted, check_replay
 
 # config spells self-trade prevention modes as YAML strings; "none" lets a firm's orders meet.
 SELF_TRADE_PREVENTION = {mode.value: mode for mode in SelfTradePrevention} | {"none": None}

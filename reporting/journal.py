@@ -132,7 +132,8 @@ def _encode_line(journal_seq: int, payload: Any, prev_hash: str, codec: JournalC
     digest = entry_hash(prev_hash, body)
     # The hashes go after the body's keys rather than sorted in: serializing once halves the cost,
     # and readers rebuild the body's canonical bytes from the parsed object anyway.
-    return b"%s,\"prev_hash\":\"%s\",\"hash\":\"%s\"}\n" % (body[:-1], prev_hash.encode(), digest.encode()), digest, body
+    line = b"%s,\"prev_hash\":\"%s\",\"hash\":\"%s\"}\n" % (body[:-1], prev_hash.encode(), digest.encode())
+    return line, digest, body
 
 
 def _chained_line(body: str, prev_hash: str) -> tuple[bytes, str]:
