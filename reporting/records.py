@@ -214,8 +214,8 @@ def record_body(record: AuditRecord, journal_seq: int) -> bytes:
     """canonical_json of record_to_json(record) with its journal_seq, built field by field.
 
     The same bytes (a test compares them over every kind of record) in about half the time; the
-    auditor writes one per record. A value other than None, a str or an int (in a column, or in a
-    `detail` key) goes the general way, which refuses floats.
+    auditor writes one per record. A value other than None, a str or an int in a column, or than
+    those and a bool in `detail`, goes the general way, which refuses floats.
     """
     parts = []
     for key, value in zip(_BODY_KEYS, _record_values(record)):
@@ -240,6 +240,8 @@ def record_body(record: AuditRecord, journal_seq: int) -> bytes:
                     items.append(_json_string(name) + ":" + _json_string(item))
                 elif kind is int:
                     items.append(_json_string(name) + ":" + int.__repr__(item))
+                elif kind is bool:
+                    items.append(_json_string(name) + (":true" if item else ":false"))
                 else:
                     items = None
                     break

@@ -198,6 +198,7 @@ ODD_RECORDS = [
     AuditRecord(timestamp_ns=3, kind="x", order_id=-7, detail={"é\"": "\x7f", "a": -5, "Z": None, "": ""}),
     AuditRecord(timestamp_ns=4, kind="x", detail={"nested": {"b": [1, "two", None, True], "a": False}}),
     AuditRecord(timestamp_ns=5, kind="x", order_id=True, detail={1: "a key that is not text"}),
+    AuditRecord(timestamp_ns=6, kind="x", detail={"yes": True, "no": False, "count": 0}),
 ]
 
 
