@@ -42,7 +42,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
 from reporting.journal import GENESIS_HASH, JournalCorruptError, JournalEntry, JournalTail, last_journal_seq
-from reporting.records import FIX_MESSAGE_KIND, PRICE_FIELDS, SESSION_RECORD_KINDS
+from reporting.records import FIX_MESSAGE_KIND, PRICE_FIELDS, SESSION_RECORD_KINDS, flat_object_json
 from reporting.schema import ORDER_EVENT_KINDS, audit_events, ensure_schema, fix_messages, orders, sessions, trades
 
 __all__ = ["JournalLoader", "JournalMismatchError", "audit_row", "backfill_derived", "create_audit_engine",
@@ -159,7 +159,7 @@ def audit_row(entry: JournalEntry, price_decimals: Mapping[str, int]) -> dict[st
         "liquidity": record.liquidity,
         "fee": None if record.fee is None else Decimal(record.fee),
         "command_seq": record.command_seq,
-        "detail": _canonical_detail(record.detail),
+        "detail": flat_object_json(record.detail) or _canonical_detail(record.detail),
         "body": entry.body,
         "prev_hash": entry.prev_hash,
         "hash": entry.hash,

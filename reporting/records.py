@@ -45,6 +45,7 @@ __all__ = [
     "audit_record",
     "canonical_json",
     "fields_record",
+    "flat_object_json",
     "message_record",
     "record_body",
     "record_from_json",
@@ -227,30 +228,33 @@ def record_body(record: AuditRecord, journal_seq: int) -> bytes:
         elif kind is int:
             parts.append(key + int.__repr__(value))
         elif kind is dict:  # detail: flat in nearly every record
-            items = []
-            for name in sorted(value):
-                item = value[name]
-                kind = type(item)
-                if type(name) is not str:
-                    items = None
-                    break
-                if kind is _NONE:
-                    items.append(_json_string(name) + ":null")
-                elif kind is str:
-                    items.append(_json_string(name) + ":" + _json_string(item))
-                elif kind is int:
-                    items.append(_json_string(name) + ":" + int.__repr__(item))
-                elif kind is bool:
-                    items.append(_json_string(name) + (":true" if item else ":false"))
-                else:
-                    items = None
-                    break
-            parts.append(key + ("{" + ",".join(items) + "}" if items is not None
-                                else canonical_json(value).decode("ascii")))
+            parts.append(key + (flat_object_json(value) or canonical_json(value).decode("ascii")))
         else:
             return canonical_json({**record_to_json(record), "journal_seq": journal_seq})
     parts.insert(_JOURNAL_SEQ_AT, '"journal_seq":' + int.__repr__(journal_seq))
     return ("{" + ",".join(parts) + "}").encode("ascii")
+
+
+def flat_object_json(value: Mapping[Any, Any]) -> str | None:
+    """canonical_json's text of a dict whose keys are str and values None, str, int or bool; None for any
+    other (the caller's general encoder decides about it)."""
+    items = []
+    for name in sorted(value):
+        if type(name) is not str:
+            return None
+        item = value[name]
+        kind = type(item)
+        if kind is _NONE:
+            items.append(_json_string(name) + ":null")
+        elif kind is str:
+            items.append(_json_string(name) + ":" + _json_string(item))
+        elif kind is int:
+            items.append(_json_string(name) + ":" + int.__repr__(item))
+        elif kind is bool:
+            items.append(_json_string(name) + (":true" if item else ":false"))
+        else:
+            return None
+    return "{" + ",".join(items) + "}"
 
 
 _NONE = type(None)
