@@ -34,6 +34,9 @@ STOP_LOCK_WAIT_S = 30.0
 # Audit records the loader takes from the auditor's memory instead of reading back the journal it just
 # wrote: ten batches' worth, about 30 MB with raw FIX messages. A loader further behind reads the file.
 RECENT_RECORDS = 10_000
+LOADER_WAIT_S = 0.005
+PASS_INPUTS = 500  # inputs, and messages from each log, audited per pass: a few thousand records, well
+# inside RECENT_RECORDS
 
 
 def run_audit(settings: Settings, journal_directory: Path, message_log_directory: Path | None, *,
@@ -55,8 +58,7 @@ def run_audit(settings: Settings, journal_directory: Path, message_log_directory
     status_path = journal_directory / STATUS_FILE_NAME
     log.info("auditing %s into %s", auditor.inputs_path, settings.database.redacted_url if database_url is None
              else "the given database")
-    if not once:
-        loader.start()
+    loader.start()  # with --once too: it loads what the auditor writes, from memory, while it writes
     try:
         try:
             _audit_until_stopped(auditor, loader, status_path, once, stop_requested)
@@ -80,7 +82,7 @@ def _audit_until_stopped(auditor: Auditor, loader: JournalLoader, status_path: P
                          stop_requested: Callable[[], bool]) -> None:
     next_status = 0.0
     while not stop_requested():
-        written = auditor.run_once()
+        written = auditor.run_once(limit=PASS_INPUTS)
         if written:
             auditor.writer.flush()  # the loader takes only what is on disk (see JournalLoader.durable_seq)
         if once and not written:
@@ -90,6 +92,12 @@ def _audit_until_stopped(auditor: Auditor, loader: JournalLoader, status_path: P
             next_status = time.monotonic() + STATUS_INTERVAL_S
         if not written:
             time.sleep(IDLE_WAIT_S)
+        # Catching up, the auditor writes faster than the loader loads. Past half the records held in
+        # memory it waits for the loader, which would otherwise read them back from the file (more CPU
+        # than the wait). Not while the database is failing: the audit journal goes on without it.
+        while (auditor.writer.last_seq - loader.loaded_seq > RECENT_RECORDS // 2 and loader.last_error is None
+               and not loader.failed and not stop_requested()):
+            time.sleep(LOADER_WAIT_S)
 
 
 def _open_auditor(settings: Settings, journal_directory: Path, message_log_directory: Path | None,

@@ -17,7 +17,7 @@ written, and goes on.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import logging
 import os
 import re
@@ -85,7 +85,8 @@ class FixLogReader:
             else:
                 self.offset = 0
 
-    def read_new(self) -> list[LoggedMessage]:
+    def read_new(self, limit: int | None = None) -> list[LoggedMessage]:
+        """The messages logged since the last call (at most `limit`; the rest wait for the next)."""
         messages: list[LoggedMessage] = []
         while True:
             if self._stream is None:
@@ -111,6 +112,8 @@ class FixLogReader:
                     continue
                 messages.append(LoggedMessage(_timestamp_ns(match), text[match.end():].decode("utf-8", "replace"),
                                               self.offset))
+                if limit is not None and len(messages) >= limit:
+                    return messages  # the stream stands right after this message: the next call goes on from it
             try:
                 current = os.stat(self.path).st_ino
             except FileNotFoundError:
@@ -137,10 +140,16 @@ def _find_inode(directory: Path, inode: int) -> Path | None:
 
 
 def _timestamp_ns(match: re.Match[bytes]) -> int:
-    day, hour, minute, second, fraction = (g.decode() for g in match.groups())
+    day, hour, minute, second, fraction = match.groups()
+    return _second_ns(day, hour, minute, second) + int(fraction.ljust(9, b"0"))
+
+
+@functools.lru_cache(maxsize=256)
+def _second_ns(day: bytes, hour: bytes, minute: bytes, second: bytes) -> int:
+    """The UTC second in nanoseconds (cached: the log's lines come in time order, many to a second)."""
     start = datetime(int(day[:4]), int(day[4:6]), int(day[6:]), int(hour), int(minute), int(second),
                      tzinfo=timezone.utc)
-    return int(start.timestamp()) * 1_000_000_000 + int(fraction.ljust(9, "0"))
+    return int(start.timestamp()) * 1_000_000_000
 
 
 def _field(raw: str, tag: str) -> str | None:
@@ -208,20 +217,22 @@ class Auditor:
     def run_once(self, limit: int = 5000) -> int:
         """Audit what is new in the input journal and the message logs.
 
-        Returns how much was done (inputs read plus records written): 0 means caught up.
+        At most `limit` inputs, and `limit` messages from each log. Returns how much was done (inputs
+        and messages read plus records written): 0 means caught up.
         """
         entries = self._inputs.read_new(limit=limit)
         records: list[AuditRecord] = []
         derived_seq = self.derived_seq
+        messages = 0
         try:
             for entry in entries:
                 self._audit_input(entry.journal_seq, entry.record, records)
                 derived_seq = entry.journal_seq
-            self._audit_messages(records)
+            messages = self._audit_messages(records, limit)
         finally:  # on an entry that cannot be audited, what came before it is still written
             self.writer.append_all(records)  # one write for the batch: the auditor is not on a reply's path
             self.derived_seq = derived_seq
-        return len(entries) + len(records)
+        return len(entries) + messages + len(records)
 
     def close(self) -> None:
         self.writer.close()
@@ -279,18 +290,23 @@ class Auditor:
 
     # ------------------------------------------------------------------ raw messages
 
-    def _audit_messages(self, records: list[AuditRecord]) -> None:
-        """Add a record of each new message in QuickFIX's logs to `records`."""
+    def _audit_messages(self, records: list[AuditRecord], limit: int) -> int:
+        """Add a record of each new message in QuickFIX's logs to `records`, at most `limit` messages a log;
+        return how many messages were read."""
         if self.log_directory is None or not self.log_directory.is_dir():
-            return
+            return 0
         for path in sorted(self.log_directory.glob("*.messages.current.log")):
             if path.name not in self._logs and "FIXEX-STOP-GUARD" not in path.name:
                 self._logs[path.name] = FixLogReader(path)
+        read = 0
         for name, reader in self._logs.items():
-            for message in reader.read_new():
+            messages = reader.read_new(limit)
+            read += len(messages)
+            for message in messages:
                 record = self._message_record(name, reader.inode, message)
                 if record is not None:
                     records.append(record)
+        return read
 
     def _message_record(self, log_name: str, inode: int | None, message: LoggedMessage) -> AuditRecord | None:
         raw = message.raw
@@ -307,8 +323,7 @@ class Auditor:
             return AuditRecord(timestamp_ns=message.timestamp_ns, kind=kind, session=session, firm=firm,
                                text=_field(raw, "58"), reason_code=_int(_field(raw, "373")),
                                detail={"direction": "outbound" if outbound else "inbound", "raw": raw, **position})
-        record = message_record("outbound" if outbound else "inbound", session, message.timestamp_ns, raw)
-        return dataclasses.replace(record, detail={**record.detail, **position})
+        return message_record("outbound" if outbound else "inbound", session, message.timestamp_ns, raw, **position)
 
     def _firm_of(self, comp_id: str) -> str | None:
         try:

@@ -188,12 +188,14 @@ def session_record(kind: str, session: str, firm: str | None, timestamp_ns: int,
     return AuditRecord(kind=full_kind, session=session, firm=firm, timestamp_ns=timestamp_ns, text=text)
 
 
-def message_record(direction: str, session: str, timestamp_ns: int, raw_fix_text: str) -> AuditRecord:
-    """A raw FIX application message, exactly as sent or received (SOH separators kept)."""
+def message_record(direction: str, session: str, timestamp_ns: int, raw_fix_text: str,
+                   **detail: Any) -> AuditRecord:
+    """A raw FIX application message, exactly as sent or received (SOH separators kept); `detail` adds
+    to the record's detail (where the message was read from, say)."""
     if direction not in MESSAGE_DIRECTIONS:
         raise ValueError(f"message direction {direction!r}; allowed: {', '.join(MESSAGE_DIRECTIONS)}")
     return AuditRecord(kind=FIX_MESSAGE_KIND, session=session, timestamp_ns=timestamp_ns, text=raw_fix_text,
-                       detail={"direction": direction})
+                       detail={"direction": direction, **detail})
 
 
 def record_to_json(record: AuditRecord) -> dict[str, Any]:

@@ -116,6 +116,26 @@ def test_raw_messages_and_session_events_come_from_the_quickfix_log(tmp_path: Pa
     assert records[0].firm == "FIRM_A"
 
 
+def test_a_log_read_a_message_a_pass_gives_the_records_of_one_pass_over_it(tmp_path: Path) -> None:
+    one_pass, passes = tmp_path / "one", tmp_path / "many"
+    for directory in (one_pass, passes):
+        _inputs(directory)
+        _message_log(directory / "log", LOG_LINES)
+    auditor = Auditor(SETTINGS, one_pass, one_pass / "log", fsync_policy="os")
+    auditor.run_once(limit=100)
+    auditor.close()
+    auditor = Auditor(SETTINGS, passes, passes / "log", fsync_policy="os")
+    auditor.run_once(limit=1)  # one input and one message of the log
+    auditor.writer.flush()
+    assert sum(e.record.command_seq is None for e in read_journal(passes / "audit.jsonl")) == 1
+    while auditor.run_once(limit=1):
+        pass
+    auditor.close()
+    records = {name: [e.record for e in read_journal(d / "audit.jsonl")] for name, d in (("one", one_pass),
+                                                                                          ("many", passes))}
+    assert _bodies(records["many"]) == _bodies(records["one"])
+
+
 def _bodies(records) -> Counter:
     """The records as comparable text; the log file's inode differs between directories."""
     return Counter(repr(sorted({**record_to_json(r), "detail": {**r.detail, "inode": None}}.items()))
