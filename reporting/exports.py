@@ -29,7 +29,8 @@ from decimal import Context, Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import BigInteger, Connection, and_, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 from sqlalchemy.sql import ColumnElement, Select
 
 from reporting.schema import audit_events
@@ -422,6 +423,9 @@ def _bars(connection: Connection, filters: ExportFilters, interval: str) -> Iter
     where = [trade.c.kind == "trade_executed", *_time_and_symbol(trade, filters)]
     if filters.firm is not None:
         where.append(trade.c.trade_id.in_(_trades_of_firm(filters)))
+    if connection.dialect.name == "postgresql":
+        yield from _bars_in_postgresql(connection, where, interval, seconds)
+        return
     statement = (select(trade.c.symbol, trade.c.timestamp_ns, trade.c.price_decimals, trade.c.price,
                         trade.c.quantity)
                  .where(*where)
@@ -444,6 +448,28 @@ def _bars(connection: Connection, filters: ExportFilters, interval: str) -> Iter
         bar[8] += 1
     if bar is not None:
         yield _bar_row(bar, interval, seconds)
+
+
+def _bars_in_postgresql(connection: Connection, where: list[ColumnElement[bool]], interval: str,
+                        seconds: int) -> Iterator[tuple[Any, ...]]:
+    """The same bars, each added up by PostgreSQL: a few rows cross to Python rather than every trade (at 10
+    million audit rows, 1.4 million trades). Open and close are the first and last price in time order,
+    ties in journal order, as above; SQLite keeps prices as text, so there the trades are read."""
+    trade = audit_events
+    bucket = (trade.c.timestamp_ns // (seconds * _NS_PER_SECOND)).label("bucket")
+    in_time = (trade.c.timestamp.asc(), trade.c.journal_seq.asc())
+    backwards = (trade.c.timestamp.desc(), trade.c.journal_seq.desc())
+    statement = (select(trade.c.symbol, bucket, func.max(trade.c.price_decimals).label("decimals"),
+                        array_agg(aggregate_order_by(trade.c.price, *in_time))[1].label("open"),
+                        func.max(trade.c.price).label("high"), func.min(trade.c.price).label("low"),
+                        array_agg(aggregate_order_by(trade.c.price, *backwards))[1].label("close"),
+                        func.sum(trade.c.quantity).cast(BigInteger).label("volume"),
+                        func.count().label("trades"))
+                 .where(*where)
+                 .group_by(trade.c.symbol, bucket)
+                 .order_by(trade.c.symbol, bucket))
+    for row in _stream(connection, statement):
+        yield _bar_row(list(row), interval, seconds)
 
 
 def _bar_row(bar: list[Any], interval: str, seconds: int) -> tuple[Any, ...]:
