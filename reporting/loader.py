@@ -207,7 +207,8 @@ def execute_rows(connection: Connection, statement: Executable, rows: Sequence[M
     if connection.dialect.name != "sqlite" or not rows:
         return connection.execute(statement, rows).rowcount
     keys = tuple(rows[0])
-    shape = (id(connection.dialect), id(statement), keys)
+    # By dialect name, not object: each engine has its own dialect, and every SQLite one compiles alike.
+    shape = (connection.dialect.name, connection.dialect.paramstyle, id(statement), keys)
     plan = _DRIVER_PLANS.get(shape)
     if plan is None or plan[0] is not statement:  # an id may be a new object's once the old one is gone
         compiled = statement.compile(dialect=connection.dialect, column_keys=list(keys))
@@ -231,8 +232,9 @@ def execute_rows(connection: Connection, statement: Executable, rows: Sequence[M
 
 # (dialect, statement, row keys) -> (the statement, driver SQL, the row's values in bind order,
 # (position, conversion)). Callers pass statements built once (_loading_insert): compiling one costs 0.5 ms.
-_DRIVER_PLANS: dict[tuple[int, int, tuple[str, ...]], tuple[Executable, str, Callable[[Mapping[str, Any]], Any],
-                                                         tuple[tuple[int, Callable[[Any], Any]], ...]]] = {}
+_DRIVER_PLANS: dict[tuple[str, str, int, tuple[str, ...]],
+                    tuple[Executable, str, Callable[[Mapping[str, Any]], Any],
+                          tuple[tuple[int, Callable[[Any], Any]], ...]]] = {}
 
 
 def _order_quantities(row: Mapping[str, Any]) -> tuple[int | None, int | None, str]:
