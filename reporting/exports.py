@@ -1,10 +1,10 @@
 """Compliance exports of the audit trail in the database: rows for `fixex report KIND`.
 
-Each export is one SQL query (SQLAlchemy Core, the same for PostgreSQL and SQLite)
-streamed with `yield_per` (a server-side cursor on PostgreSQL), so memory stays
-constant however many rows there are. Filters (time, firm, symbol) are WHERE
-clauses on the indexed columns. `bars` and `summary` aggregate while streaming and
-keep only the groups still open (one bar per symbol; one day of symbols x firms).
+Each export is one SQL query (SQLAlchemy Core) whose rows stream in chunks (see
+`_stream`), so memory stays constant however many rows there are. Filters (time, firm, symbol) are WHERE clauses on the indexed columns. `bars`
+and `summary` are added up by PostgreSQL, and only their rows come to Python; on
+SQLite, which keeps prices as text, they are added up here while the rows stream,
+keeping only the groups still open (one bar per symbol; one day of symbols x firms).
 
 Rows are tuples in `Export.columns` order holding text, integers or None (and, in
 `summary`, a dict of reject reason code -> count). Prices and fees are exact decimal
@@ -29,7 +29,8 @@ from decimal import Context, Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, func, select
+from sqlalchemy import BigInteger, Connection, Numeric, and_, case, cast, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -153,11 +154,19 @@ def _fee(value: Decimal | None) -> str | None:
 
 
 def _stream(connection: Connection, statement: Select) -> Iterator[Any]:
-    """Rows one batch at a time: a server-side cursor on PostgreSQL, a stepping cursor on SQLite.
+    """Rows one batch at a time, each as a named tuple: reading a field of one takes about 40 ns, of a
+    SQLAlchemy Row about 600 ns, and the exports read some 30 fields a row (measured: most of an export's
+    Python time).
 
-    Each row comes as a named tuple: reading a field of one takes about 40 ns, of a SQLAlchemy Row about
-    600 ns, and the exports read some 30 fields a row (measured: most of an export's Python time).
+    On PostgreSQL the rows stream from an ordinary query in chunks (psycopg's `stream`, libpq's chunked
+    mode), not from a server-side cursor: a cursor's query never runs in parallel, and is planned for its
+    first tenth of rows. Measured on a 1-million-row trail: `summary` 3.3 -> 1.9 s, `trades` 11.1 -> 6.1 s,
+    `orders` 24.2 -> 19.0 s, the rows the same. Memory stays bounded: the server waits while the client has
+    not read. On SQLite, a stepping cursor (`yield_per`).
     """
+    if connection.dialect.name == "postgresql":
+        yield from _stream_from_postgresql(connection, statement)
+        return
     result = connection.execution_options(yield_per=_YIELD_PER).execute(statement)
     try:
         make = namedtuple("ExportRow", result.keys())._make
@@ -165,6 +174,23 @@ def _stream(connection: Connection, statement: Select) -> Iterator[Any]:
             yield from map(make, batch)
     finally:
         result.close()
+
+
+def _stream_from_postgresql(connection: Connection, statement: Select) -> Iterator[Any]:
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    driver = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor:
+            make = None
+            for row in cursor.stream(str(compiled), compiled.params, size=_YIELD_PER):
+                if make is None:
+                    make = namedtuple("ExportRow", [column.name for column in cursor.description])._make
+                yield make(row)
+    except GeneratorExit:
+        # Left before the end (a closed pipe): psycopg cancelled the query, which aborts the transaction.
+        # The export only read, so end it, and the connection can be used again.
+        driver.rollback()
+        raise
 
 
 def _time_and_symbol(table, filters: ExportFilters) -> list[ColumnElement[bool]]:
@@ -418,14 +444,20 @@ BARS_COLUMNS: tuple[str, ...] = ("symbol", "interval", "start", "end", "open", "
 def _bars(connection: Connection, filters: ExportFilters, interval: str) -> Iterator[tuple[Any, ...]]:
     """Bars in symbol then time order; a bar only where there were trades. Aligned to UTC (midnight for 1d)."""
     seconds = BAR_INTERVALS[interval]
-    width = seconds * _NS_PER_SECOND
     trade = audit_events
     where = [trade.c.kind == "trade_executed", *_time_and_symbol(trade, filters)]
     if filters.firm is not None:
         where.append(trade.c.trade_id.in_(_trades_of_firm(filters)))
     if connection.dialect.name == "postgresql":
-        yield from _bars_in_postgresql(connection, where, interval, seconds)
-        return
+        return _bars_in_postgresql(connection, where, interval, seconds)
+    return _bars_from_rows(connection, where, interval, seconds)
+
+
+def _bars_from_rows(connection: Connection, where: list[ColumnElement[bool]], interval: str,
+                    seconds: int) -> Iterator[tuple[Any, ...]]:
+    """The bars added up in Python from every trade (SQLite keeps prices as text)."""
+    width = seconds * _NS_PER_SECOND
+    trade = audit_events
     statement = (select(trade.c.symbol, trade.c.timestamp_ns, trade.c.price_decimals, trade.c.price,
                         trade.c.quantity)
                  .where(*where)
@@ -467,7 +499,7 @@ def _bars_in_postgresql(connection: Connection, where: list[ColumnElement[bool]]
                         func.count().label("trades"))
                  .where(*where)
                  .group_by(trade.c.symbol, bucket)
-                 .order_by(trade.c.symbol, bucket))
+                 .order_by(trade.c.symbol.collate("C"), bucket))
     for row in _stream(connection, statement):
         yield _bar_row(list(row), interval, seconds)
 
@@ -522,8 +554,16 @@ class _DayStats:
 def _summary(connection: Connection, filters: ExportFilters) -> Iterator[tuple[Any, ...]]:
     """Rows per UTC day: each symbol's figures over all firms (scope "symbol"), then each firm's in it.
 
-    With a firm filter only that firm's rows come out. Streams in time order and keeps one day's groups.
+    With a firm filter only that firm's rows come out. PostgreSQL adds the figures up; on SQLite they are
+    added up here, in time order, keeping one day's groups.
     """
+    if connection.dialect.name == "postgresql":
+        return _summary_in_postgresql(connection, filters)
+    return _summary_from_rows(connection, filters)
+
+
+def _summary_from_rows(connection: Connection, filters: ExportFilters) -> Iterator[tuple[Any, ...]]:
+    """The summary added up in Python from every order event and trade (SQLite keeps prices as text)."""
     table = audit_events
     statement = (select(table.c.timestamp_ns, table.c.kind, table.c.firm, table.c.symbol, table.c.side,
                         table.c.price_decimals, table.c.price, table.c.quantity, table.c.last_price,
@@ -581,3 +621,108 @@ def _summary_rows(day: str | None, groups: dict[tuple[str, str | None], _DayStat
             stats.replaced, stats.cancelled, stats.expired, stats.rejected, dict(sorted(stats.rejects.items())),
             _fee(stats.fees),
         )
+
+
+def _summary_in_postgresql(connection: Connection, filters: ExportFilters) -> Iterator[tuple[Any, ...]]:
+    """The same rows, added up by PostgreSQL: one row per day, symbol and firm crosses to Python rather than
+    every order event and trade (at 10 million audit rows, 7 million).
+
+    Trades carry no firm, so each day's symbol has a group of firm NULL holding its trades, and a group per
+    firm holding that firm's order events: the symbol's prices come from the first, each firm's from its own
+    fills, and the symbol's counts, fees and rejects are the sum of its firms'. Open and close are the first
+    and last price in time order, ties in journal order, and the decimals those of the last, as in Python:
+    the least and greatest array [microsecond, journal_seq, value], which needs no sort (an ordered aggregate
+    measured 1.4x slower). Names sort by code point, as Python sorts them, whatever the database's collation.
+    """
+    table = audit_events
+    where = [table.c.kind.in_(_SUMMARY_KINDS), *_where(table, filters)]
+    day = (table.c.timestamp_ns // (86400 * _NS_PER_SECOND)).label("day")
+    symbol = func.coalesce(table.c.symbol, "").label("symbol")
+    kind = table.c.kind
+    trade, fill = kind == "trade_executed", kind == "order_filled"
+    priced = trade | fill  # a trade in its symbol's group, a fill in its firm's
+    price = case((trade, table.c.price), else_=table.c.last_price)
+    quantity = case((trade, table.c.quantity), else_=table.c.last_quantity)
+
+    def in_time(value: Any) -> Any:
+        return postgresql.array([cast(table.c.timestamp_ns // 1000, Numeric), cast(table.c.journal_seq, Numeric),
+                                 cast(value, Numeric)])
+
+    def first(value: Any, name: str) -> Any:
+        return func.min(in_time(value), type_=postgresql.ARRAY(Numeric)).filter(priced).label(name)
+
+    def last(value: Any, name: str) -> Any:
+        return func.max(in_time(value), type_=postgresql.ARRAY(Numeric)).filter(priced).label(name)
+
+    def total(value: Any, rows: ColumnElement[bool], name: str) -> Any:
+        return func.coalesce(func.sum(value).filter(rows), 0).cast(BigInteger).label(name)
+
+    groups = (
+        select(day, symbol, table.c.firm,
+               first(price, "open"), func.max(price).filter(priced).label("high"),
+               func.min(price).filter(priced).label("low"), last(price, "close"),
+               last(table.c.price_decimals, "decimals"), total(quantity, priced, "volume"),
+               func.count().filter(priced).label("trades"),
+               total(table.c.last_quantity, fill & (table.c.side == "buy"), "bought"),
+               total(table.c.last_quantity, fill & (func.coalesce(table.c.side, "") != "buy"), "sold"),
+               *(func.count().filter(kind == name).label(column) for name, column in _COUNTED.items()),
+               func.coalesce(func.sum(table.c.fee).filter(fill), 0).label("fees"))
+        .where(*where)
+        .group_by(day, symbol, table.c.firm)
+        .subquery("summary_groups"))
+    per_reason = (
+        select(day, symbol, table.c.firm, table.c.reason_code, func.count().label("n"))
+        .where(*where, kind == "order_rejected", table.c.reason_code.is_not(None))
+        .group_by(day, symbol, table.c.firm, table.c.reason_code)
+        .subquery("rejects_per_reason"))
+    rejects = (
+        select(per_reason.c.day, per_reason.c.symbol, per_reason.c.firm,
+               array_agg(aggregate_order_by(per_reason.c.reason_code, per_reason.c.reason_code)).label("codes"),
+               array_agg(aggregate_order_by(per_reason.c.n, per_reason.c.reason_code)).label("counts"))
+        .group_by(per_reason.c.day, per_reason.c.symbol, per_reason.c.firm)
+        .subquery("summary_rejects"))
+    g = groups.c
+    statement = (
+        select(g.day, g.symbol, g.firm, g.open[3].label("open"), g.high, g.low, g.close[3].label("close"),
+               g.decimals[3].label("decimals"), g.volume, g.trades, g.bought, g.sold, g.accepted, g.replaced,
+               g.cancelled, g.expired, g.rejected, rejects.c.codes, rejects.c.counts, g.fees)
+        .select_from(groups.outerjoin(rejects, and_(rejects.c.day == g.day, rejects.c.symbol == g.symbol,
+                                                    rejects.c.firm.is_not_distinct_from(g.firm))))
+        .order_by(g.day, g.symbol.collate("C"), g.firm.collate("C").nulls_first()))
+    firm_only = filters.firm is not None
+    block: list[Any] = []  # one day's symbol: its trades' group (firm None), if it traded, then its firms'
+    for row in _stream(connection, statement):
+        if block and (row.day, row.symbol) != (block[0].day, block[0].symbol):
+            yield from _summary_block(block, firm_only)
+            block = []
+        block.append(row)
+    if block:
+        yield from _summary_block(block, firm_only)
+
+
+def _summary_block(block: list[Any], firm_only: bool) -> Iterator[tuple[Any, ...]]:
+    date = _utc_date(block[0].day * 86400 * _NS_PER_SECOND)
+    symbol = block[0].symbol
+
+    def figures(row: Any) -> tuple[Any, ...]:
+        decimals = None if row.decimals is None else int(row.decimals)  # the last element of a numeric array
+        return (*(_price(price, decimals) for price in (row.open, row.high, row.low, row.close)), row.volume)
+
+    if not firm_only:
+        traded = block[0] if block[0].firm is None else None
+        rejects: dict[int, int] = {}
+        fees = Decimal(0)
+        for row in block:
+            for code, count in zip(row.codes or (), row.counts or ()):
+                rejects[code] = rejects.get(code, 0) + count
+            fees = _WIDE.add(fees, row.fees)
+        yield (
+            date, symbol, "symbol", None, *(figures(traded) if traded else (None, None, None, None, 0)), None, None,
+            traded.trades if traded else 0, *(sum(getattr(row, name) for row in block) for name in _COUNTED.values()),
+            dict(sorted(rejects.items())), _fee(fees),
+        )
+    for row in block:
+        if row.firm is not None:
+            yield (date, symbol, "firm", row.firm, *figures(row), row.bought, row.sold, row.trades, row.accepted,
+                   row.replaced, row.cancelled, row.expired, row.rejected, dict(zip(row.codes or (), row.counts or ())),
+                   _fee(row.fees))

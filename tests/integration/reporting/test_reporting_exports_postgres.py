@@ -3,7 +3,7 @@
 The tests are imported from tests/unit/reporting (test_reporting_exports.py, test_reporting_report_cli.py);
 the fixtures they ask for (`scenario`, `fresh_scenario`, `blank_audit_url`) are defined here with PostgreSQL
 databases, so every export is checked column by column against the same engine session on both databases,
-with server-side cursors doing the streaming here.
+with psycopg's chunked streaming and PostgreSQL's own adding up (bars, summary) here.
 """
 
 from __future__ import annotations
