@@ -29,10 +29,20 @@ BROKERS = ("BROKER1", "BROKER2")  # FIX 4.4 order-entry sessions in the shipped 
 UNTHROTTLED = 1_000_000  # messages per second
 
 
+_PORTS_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port nothing listens on now, and never one this process has given before: the kernel can hand the
+    same free port to two probes in a row, and a config needs distinct ones (seen: "market_data.port: 51805 is
+    already used by metrics.port")."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port not in _PORTS_GIVEN:
+            _PORTS_GIVEN.add(port)
+            return port
 
 
 def checksum(data: bytes) -> bytes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import queue
-import socket
 import threading
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import quickfix as fix
 
 from fix_gateway.acceptor import shipped_dictionary
+from fix_gateway.bench import free_port  # noqa: F401 (one picker for tests and benchmarks)
 from fix_gateway.market_data import dictionaries_for
 
 SOH = "\x01"
@@ -26,12 +26,6 @@ VERSION = {
     "FIX.4.4": ("FIX.4.4", None),
     "FIX.5.0SP2": ("FIXT.1.1", "FIX.5.0SP2"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def parse(raw: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import quickfix as fix
 
+from fix_gateway.bench import free_port
 from fix_gateway.quickfix_threads import keep_thread_state
 from fix_gateway.stop_guard import LINGER_S
 
@@ -43,12 +43,6 @@ class CountingApplication(fix.Application):
         count = getattr(self.local, "count", 0)
         self.seen.append(count)
         self.local.count = count + 1
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def settings_file(path: Path, port: int, connection_type: str, sender: str, target: str) -> fix.SessionSettings:
