@@ -29,6 +29,7 @@ from decimal import Context, Decimal
 from functools import lru_cache
 from typing import Any
 
+from psycopg.rows import namedtuple_row
 from sqlalchemy import BigInteger, Connection, Numeric, and_, case, cast, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
@@ -142,7 +143,18 @@ def _price(value: Decimal | None, decimals: int | None) -> str | None:
     """
     if value is None:
         return None
-    return format(value.quantize(Decimal(1).scaleb(-(decimals or 0)), context=_WIDE), "f")
+    # Decimal's own formatting rounds half to even exactly as quantize does, in a third of the time.
+    return format(value, _PRICE_FORMATS.get(decimals) or f".{decimals or 0}f")
+
+
+_PRICE_FORMATS: dict[int | None, str] = {None: ".0f", **{places: f".{places}f" for places in range(10)}}
+
+
+@lru_cache(maxsize=4096)
+def _detail(text: str) -> Mapping[str, Any]:
+    """A row's `detail` object, read only: most rows hold one of a few texts ({"aggressor":true}, ...), each
+    parsed once (a parse took a third of the `orders` export's Python time)."""
+    return json.loads(text)
 
 
 def _fee(value: Decimal | None) -> str | None:
@@ -180,12 +192,8 @@ def _stream_from_postgresql(connection: Connection, statement: Select) -> Iterat
     compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     driver = connection.connection.driver_connection
     try:
-        with driver.cursor() as cursor:
-            make = None
-            for row in cursor.stream(str(compiled), compiled.params, size=_YIELD_PER):
-                if make is None:
-                    make = namedtuple("ExportRow", [column.name for column in cursor.description])._make
-                yield make(row)
+        with driver.cursor(row_factory=namedtuple_row) as cursor:
+            yield from cursor.stream(str(compiled), compiled.params, size=_YIELD_PER)
     except GeneratorExit:
         # Left before the end (a closed pipe): psycopg cancelled the query, which aborts the transaction.
         # The export only read, so end it, and the connection can be used again.
@@ -280,12 +288,12 @@ class _OrderState:
 
 def _order_state(row: Any) -> _OrderState:
     kind = row.kind
-    detail = json.loads(row.detail)
+    detail = _detail(row.detail)
     order_type = row.accepted_order_type or row.order_type
     time_in_force = row.accepted_time_in_force or row.time_in_force
     expire_time_ns = None
     if time_in_force == "gtd":
-        expire_time_ns = json.loads(row.accepted_detail or row.detail).get("expire_time_ns")
+        expire_time_ns = _detail(row.accepted_detail or row.detail).get("expire_time_ns")
     leaves, cum, closed = row.leaves_quantity, row.cum_quantity, None
     if kind in ("order_accepted", "order_triggered"):  # nothing executes before these (a stop waits untraded)
         leaves, cum = row.quantity, 0
@@ -421,7 +429,7 @@ def _trade_statement(filters: ExportFilters) -> Select:
 
 def _trades(connection: Connection, filters: ExportFilters) -> Iterator[tuple[Any, ...]]:
     for row in _stream(connection, _trade_statement(filters)):
-        detail = json.loads(row.detail)
+        detail = _detail(row.detail)
         decimals = row.price_decimals
         notional = None if row.price is None else _WIDE.multiply(row.price, Decimal(row.quantity))
         yield (
