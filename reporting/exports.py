@@ -1,10 +1,11 @@
 """Compliance exports of the audit trail in the database: rows for `fixex report KIND`.
 
 Each export is one SQL query (SQLAlchemy Core) whose rows stream in chunks (see
-`_stream`), so memory stays constant however many rows there are. Filters (time, firm, symbol) are WHERE clauses on the indexed columns. `bars`
-and `summary` are added up by PostgreSQL, and only their rows come to Python; on
-SQLite, which keeps prices as text, they are added up here while the rows stream,
-keeping only the groups still open (one bar per symbol; one day of symbols x firms).
+`_stream`), so memory stays constant however many rows there are. Filters (time,
+firm, symbol) are WHERE clauses on the indexed columns. `bars` and `summary` are
+added up by PostgreSQL, and only their rows come to Python; on SQLite, which keeps
+prices as text, they are added up here while the rows stream, keeping only the
+groups still open (one bar per symbol; one day of symbols x firms).
 
 Rows are tuples in `Export.columns` order holding text, integers or None (and, in
 `summary`, a dict of reject reason code -> count). Prices and fees are exact decimal
@@ -29,6 +30,7 @@ from decimal import Context, Decimal
 from functools import lru_cache
 from typing import Any
 
+from psycopg import pq
 from psycopg.rows import namedtuple_row
 from sqlalchemy import BigInteger, Connection, Numeric, and_, case, cast, func, select
 from sqlalchemy.dialects import postgresql
@@ -55,6 +57,7 @@ __all__ = [
 EXPORT_KINDS: tuple[str, ...] = ("orders", "rts24", "trades", "bars", "summary")
 BAR_INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "1h": 3600, "1d": 86400}  # seconds
 _YIELD_PER = 2000
+_CHUNK_ROWS = _YIELD_PER if pq.version() >= 170000 else 1  # libpq's chunked mode came in 17; before, row by row
 _NS_PER_SECOND = 10**9
 
 
@@ -193,7 +196,7 @@ def _stream_from_postgresql(connection: Connection, statement: Select) -> Iterat
     driver = connection.connection.driver_connection
     try:
         with driver.cursor(row_factory=namedtuple_row) as cursor:
-            yield from cursor.stream(str(compiled), compiled.params, size=_YIELD_PER)
+            yield from cursor.stream(str(compiled), compiled.params, size=_CHUNK_ROWS)
     except GeneratorExit:
         # Left before the end (a closed pipe): psycopg cancelled the query, which aborts the transaction.
         # The export only read, so end it, and the connection can be used again.
