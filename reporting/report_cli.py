@@ -19,6 +19,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -253,19 +254,23 @@ def _write(export: Export, output_format: str, output: str) -> None:
 
 def _write_rows(export: Export, output_format: str, stream: IO[str]) -> int:
     progress = _Progress(export.kind)
-    rows = progress.count(export.rows)
-    if output_format == "jsonl":
-        columns = export.columns
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        for row in rows:
-            stream.write(dumps(dict(zip(columns, row))))
-            stream.write("\n")
-    else:
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(export.columns)
-        if export.kind == "summary":  # its rejects_by_reason is a dict: "code:count;code:count" in CSV
-            rows = (tuple(_csv_cell(value) for value in row) for row in rows)
-        writer.writerows(rows)
+    counted = progress.count(export.rows)
+    try:
+        if output_format == "jsonl":
+            columns = export.columns
+            dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+            for row in counted:
+                stream.write(dumps(dict(zip(columns, row))))
+                stream.write("\n")
+        else:
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow(export.columns)
+            rows: Iterator[tuple[Any, ...]] = counted
+            if export.kind == "summary":  # its rejects_by_reason is a dict: "code:count;code:count" in CSV
+                rows = (tuple(_csv_cell(value) for value in row) for row in counted)
+            writer.writerows(rows)
+    finally:
+        counted.close()  # on an error too: the progress line stops before the error is told
     return progress.rows
 
 
@@ -276,12 +281,18 @@ def _csv_cell(value: Any) -> Any:
 
 
 class _Progress:
-    """Rows written so far, on standard error when it is a terminal; nothing otherwise."""
+    """Rows written so far, on standard error when it is a terminal; nothing otherwise.
+
+    A thread of its own writes the line every `_PROGRESS_EVERY`, rows or not: `summary` and `bars` on
+    PostgreSQL, and any export whose query sorts, give no row until the database has read the whole
+    window (24 s for `summary` over 10 million rows), and a silent terminal looks hung.
+    """
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.rows = 0
         self.enabled = sys.stderr.isatty()
+        self._width = 0
 
     def count(self, rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
         if not self.enabled:
@@ -290,21 +301,33 @@ class _Progress:
                 yield row
             return
         started = time.monotonic()
-        next_report = started + _PROGRESS_EVERY
-        for row in rows:
-            self.rows += 1
-            yield row
-            if self.rows % 1000 == 0 and (now := time.monotonic()) >= next_report:
-                # A 10-million-row export takes minutes: the rate tells how many more.
-                sys.stderr.write(f"\r{_PROGRAM} {self.kind}: {self.rows:,} rows, "
-                                 f"{self.rows / (now - started):,.0f} rows/s, {now - started:,.0f} s  ")
-                sys.stderr.flush()
-                next_report = now + _PROGRESS_EVERY
+        done = threading.Event()
+        reporter = threading.Thread(target=self._report, args=(started, done), name="export progress", daemon=True)
+        reporter.start()
+        try:
+            for row in rows:
+                self.rows += 1
+                yield row
+        finally:
+            done.set()
+            reporter.join()
+
+    def _report(self, started: float, done: threading.Event) -> None:
+        while not done.wait(_PROGRESS_EVERY):
+            elapsed = time.monotonic() - started
+            rows = self.rows
+            # A 10-million-row export takes minutes: the rate tells how many more.
+            text = (f"{rows:,} rows, {rows / elapsed:,.0f} rows/s, {elapsed:,.0f} s" if rows else
+                    f"no rows yet, {elapsed:,.0f} s (the database is reading)")
+            self._width = max(self._width, len(text))
+            sys.stderr.write(f"\r{_PROGRAM} {self.kind}: {text.ljust(self._width)}  ")
+            sys.stderr.flush()
 
     @staticmethod
     def finish(kind: str, rows: int, where: str, seconds: float) -> None:
         if sys.stderr.isatty():
-            sys.stderr.write(f"\r{_PROGRAM} {kind}: {rows:,} rows written to {where} in {seconds:,.1f} s  \n")
+            # \x1b[K clears what is left of a longer progress line
+            sys.stderr.write(f"\r{_PROGRAM} {kind}: {rows:,} rows written to {where} in {seconds:,.1f} s\x1b[K\n")
             sys.stderr.flush()
 
 

@@ -6,6 +6,7 @@ by giving the fixtures `scenario` and `fresh_scenario` a PostgreSQL database.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -14,11 +15,13 @@ import select
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
 
+from reporting import report_cli
 from reporting.report_cli import main, parse_time
 from reporting.schema import audit_events
 from reporting_export_scenario import LoadedScenario, insert_bulk_trades, load_scenario
@@ -289,3 +292,26 @@ def test_no_progress_when_stderr_is_not_a_terminal(scenario: LoadedScenario) -> 
     done = subprocess.run([sys.executable, "-m", "reporting.report_cli", "trades", "--config", str(scenario.config)],
                           capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stderr, len(done.stdout.splitlines())) == (0, "", 5)
+
+
+class TerminalStderr(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_an_export_slow_to_give_its_first_row_shows_the_time_meanwhile(monkeypatch: pytest.MonkeyPatch) -> None:
+    # summary and bars on PostgreSQL give nothing until the database has added up the whole window.
+    terminal = TerminalStderr()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    def rows_after_a_wait():
+        time.sleep(0.8)
+        yield ("2024-03-01", "AAPL")
+
+    progress = report_cli._Progress("summary")
+    assert list(progress.count(rows_after_a_wait())) == [("2024-03-01", "AAPL")]
+    written = terminal.getvalue()
+    assert re.search(r"\rfixex report summary: no rows yet, \d+ s \(the database is reading\)", written), written
+    assert progress.rows == 1
+    time.sleep(0.4)
+    assert terminal.getvalue() == written  # nothing more once the rows are done
