@@ -1,9 +1,9 @@
 """`bars` and `summary` added up by PostgreSQL give exactly what adding up every row in Python gives.
 
-A seeded random session (two firms, two listed symbols and an unlisted one, ties in time, three to four
-UTC days, fills, replaces, cancels, rejects for more than one reason) runs through the real engine and is
-loaded into PostgreSQL and into SQLite. Each export is compared three ways: PostgreSQL's query against
-the Python path on the same database, and against the SQLite export, which only has the Python path.
+A seeded random session (two firms, two listed symbols and an unlisted one, ties in time, several UTC
+days, fills, replaces, cancels, rejects for more than one reason) runs through the real engine and is
+loaded into PostgreSQL and into SQLite. The summary PostgreSQL adds up must equal the Python path's on
+the same database and the SQLite export's (SQLite has only the Python path); the bars, the SQLite ones.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def random_session(seed: int, commands: int = 500) -> list[tuple[int, object]]:
     orders: list[tuple[str, str]] = []  # (firm, ClOrdID) of every order sent
     offset = 0
     for n in range(commands):
-        offset += rng.choice((0, 0, 1, 2, 30, 600, 3600))  # ties, seconds and hours: about three days
+        offset += rng.choice((0, 0, 1, 2, 30, 600, 3600))  # ties, seconds and hours: several UTC days
         firm = rng.choice(tuple(FIRMS))
         session_id, client_order_id = FIRMS[firm], f"{firm}-{n}"
         roll = rng.random()
@@ -50,14 +50,13 @@ def random_session(seed: int, commands: int = 500) -> list[tuple[int, object]]:
             if roll < 0.15:
                 command: object = CancelOrder(session_id, firm, client_order_id, original)
             else:
-                symbol_price = REFERENCE["AAPL"] + rng.randint(-4, 4) * 100
-                command = ReplaceOrder(session_id, firm, client_order_id, rng.randint(1, 60), original,
-                                       price=symbol_price)
+                price = REFERENCE["AAPL"] + rng.randint(-4, 4) * 100  # off MSFT's band: refused there
+                command = ReplaceOrder(session_id, firm, client_order_id, rng.randint(1, 60), original, price=price)
             orders.append((firm, client_order_id))
         else:
             symbol = rng.choices(("AAPL", "MSFT", "ZZZZ"), (70, 25, 5))[0]
             side = rng.choice((Side.BUY, Side.SELL))
-            quantity = rng.choice((0, *range(1, 60))) if rng.random() < 0.05 else rng.randint(1, 60)
+            quantity = 0 if rng.random() < 0.03 else rng.randint(1, 60)  # 0: refused
             if roll < 0.35:
                 command = SubmitOrder(session_id, firm, client_order_id, symbol, side, OrderType.MARKET, quantity)
             else:
