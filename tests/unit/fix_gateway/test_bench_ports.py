@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from types import SimpleNamespace
 
 import pytest
 
@@ -33,7 +34,7 @@ class ProbeGettingPorts:
 def test_a_port_the_kernel_offers_twice_in_a_row_is_given_only_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench, "_PORTS_GIVEN", set())
     monkeypatch.setattr(ProbeGettingPorts, "script", [51805, 51805, 51806])
-    monkeypatch.setattr(bench.socket, "socket", ProbeGettingPorts)
+    monkeypatch.setattr(bench, "socket", SimpleNamespace(socket=ProbeGettingPorts))  # bench's sockets only
     assert [bench.free_port(), bench.free_port()] == [51805, 51806]
 
 
