@@ -1,11 +1,12 @@
-# FIXEX exchange image. quickfix compiles from source here (several minutes);
-# the build stage keeps the compiler out of the runtime image.
+# FIXEX exchange image. quickfix compiles from source here (several minutes), and
+# so does the matching core's small C extension (setup.py); the build stage keeps
+# the compiler out of the runtime image.
 FROM python:3.11-slim AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends g++ make \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY config config
 COPY matching matching
 COPY risk risk

@@ -1,5 +1,6 @@
 # Everything a fresh machine needs: `make run` and `make test` create the
-# virtualenv, install the project (once; again only when pyproject.toml changes)
+# virtualenv, install the project (once; again only when pyproject.toml, setup.py or
+# the C extension's source changes: the editable install compiles it into matching/)
 # and then do their job.
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
@@ -21,7 +22,7 @@ install: $(STAMP)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml setup.py matching/_frozen_init.c | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(FIND_LINKS) -e '.[test]'
 	touch $(STAMP)

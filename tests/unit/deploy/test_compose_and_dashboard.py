@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -124,3 +125,13 @@ def test_dockerfile_runs_fixex_serve_and_exposes_the_ports():
     command = json.loads(instructions["ENTRYPOINT"]) + json.loads(instructions["CMD"])
     assert command[:2] == ["fixex", "serve"]
     assert {"9876", "9877"} <= set(instructions["EXPOSE"].split())
+
+
+def test_the_dockerfile_build_stage_copies_everything_the_package_build_reads():
+    text = (REPO / "Dockerfile").read_text()
+    copied = set()
+    for line in text.split("FROM ")[1].splitlines():  # the build stage
+        if line.startswith("COPY ") and "--from" not in line:
+            copied.update(line.split()[1:-1])
+    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    assert {"pyproject.toml", "setup.py", "README.md", *packages} <= copied

@@ -1,0 +1,184 @@
+"""matching.frozen: the fast __init__ of the frozen slotted dataclasses (events, commands, journal entries)
+binds and stores exactly as the dataclass's own __init__ does, in C and in the Python fallback alike."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+import pickle
+import sys
+
+import pytest
+
+import matching.commands
+import matching.events
+import reporting.command_journal
+from matching import frozen
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Base:
+    sequence: int
+    timestamp_ns: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Plain(_Base):
+    """The dataclass as `dataclasses` builds it: the behaviour to match."""
+
+    symbol: str
+    price: int | None = None
+    text: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FastInPython(_Base):
+    symbol: str
+    price: int | None = None
+    text: str = ""
+
+
+FastInPython.__init__ = frozen.python_init(FastInPython)
+IMPLEMENTATIONS = [pytest.param(FastInPython, id="python")]
+
+if frozen.NATIVE:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class FastInC(_Base):
+        symbol: str
+        price: int | None = None
+        text: str = ""
+
+    FastInC.__init__ = frozen.native_init(FastInC)
+    IMPLEMENTATIONS.append(pytest.param(FastInC, id="c"))
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def fast(request):
+    return request.param
+
+
+def _values(instance) -> tuple:
+    return tuple(getattr(instance, f.name) for f in dataclasses.fields(instance))
+
+
+CALLS = [
+    ((1, 2, "AAPL"), {}),
+    ((1, 2, "AAPL", 19000), {}),
+    ((1, 2, "AAPL", 19000, "why"), {}),
+    ((1,), {"timestamp_ns": 2, "symbol": "MSFT"}),
+    ((), {"text": "t", "symbol": "IBM", "timestamp_ns": 5, "sequence": 4}),
+    ((1, 2), {"symbol": "GOOG", "text": "only the text"}),
+]
+
+
+@pytest.mark.parametrize(("args", "kwargs"), CALLS)
+def test_arguments_bind_as_the_dataclass_binds_them(fast, args, kwargs):
+    assert _values(fast(*args, **kwargs)) == _values(_Plain(*args, **kwargs))
+
+
+BAD_CALLS = [
+    ((1, 2), {}),  # symbol missing
+    ((), {}),
+    ((1, 2, "AAPL", 1, "t", "extra"), {}),
+    ((1, 2, "AAPL"), {"colour": "red"}),
+    ((1, 2, "AAPL"), {"sequence": 9}),  # given twice
+]
+
+
+@pytest.mark.parametrize(("args", "kwargs"), BAD_CALLS)
+def test_a_call_the_dataclass_refuses_is_refused_with_a_type_error(fast, args, kwargs):
+    with pytest.raises(TypeError):
+        _Plain(*args, **kwargs)
+    with pytest.raises(TypeError, match="__init__"):
+        fast(*args, **kwargs)
+
+
+def test_the_instance_stays_frozen_hashable_and_equal_by_value(fast):
+    made = fast(1, 2, "AAPL", 19000)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.price = 1  # type: ignore[misc]
+    assert made == fast(1, 2, "AAPL", 19000) and hash(made) == hash(fast(1, 2, "AAPL", 19000))
+    assert made != fast(1, 2, "AAPL", 19001)
+    assert repr(made).endswith("(sequence=1, timestamp_ns=2, symbol='AAPL', price=19000, text='')")
+
+
+def test_replace_and_pickle_go_through_it_unchanged(fast):
+    made = fast(1, 2, "AAPL", 19000)
+    assert _values(dataclasses.replace(made, text="changed")) == (1, 2, "AAPL", 19000, "changed")
+    assert pickle.loads(pickle.dumps(made)) == made
+
+
+def test_initialising_again_releases_the_values_it_replaces(fast):
+    held = object()
+    made = fast(1, 2, "AAPL", None, held)
+    before = sys.getrefcount(held)
+    for _ in range(100):
+        type(made).__init__(made, 1, 2, "AAPL", None, "other")
+        type(made).__init__(made, 1, 2, "AAPL", None, held)
+    assert sys.getrefcount(held) == before
+
+
+def test_the_init_refuses_an_instance_of_another_class():
+    if not frozen.NATIVE:
+        pytest.skip("the C __init__ is not built here (no C compiler at install)")
+    with pytest.raises(TypeError, match="called on a _Plain"):
+        FastInC.__init__(_Plain(1, 2, "AAPL"), 1, 2, "AAPL")
+
+
+def test_fast_init_refuses_what_it_cannot_do_like_the_dataclass():
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class WithFactory:
+        items: list = dataclasses.field(default_factory=list)
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class WithPostInit:
+        value: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    for cls in (WithFactory, WithPostInit):
+        with pytest.raises(TypeError, match="fast_init"):
+            frozen.fast_init(cls)
+
+
+def _fast_classes() -> list[type]:
+    found = []
+    for module in (matching.events, matching.commands, reporting.command_journal):
+        for value in vars(module).values():
+            if (isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == module.__name__
+                    and "Faster equivalent" in (value.__init__.__doc__ or "")):
+                found.append(value)
+    return found
+
+
+@pytest.mark.parametrize("cls", _fast_classes(), ids=lambda cls: cls.__name__)
+def test_every_event_command_and_journal_entry_stores_each_argument_in_its_own_field(cls):
+    fields = dataclasses.fields(cls)
+    markers = [object() for _ in fields]
+    made = cls(*markers)
+    assert [getattr(made, f.name) for f in fields] == markers
+    assert inspect.signature(cls) == inspect.signature(_Plain_like(cls))
+
+
+def _Plain_like(cls: type) -> type:
+    """The same class as `dataclasses` builds it, for its signature."""
+    fields = [(f.name, f.type, f) for f in dataclasses.fields(cls)]
+    return dataclasses.make_dataclass(cls.__name__, [(name, kind, dataclasses.field(default=f.default))
+                                                     if f.default is not dataclasses.MISSING else (name, kind)
+                                                     for name, kind, f in fields], frozen=True, slots=True)
+
+
+def test_the_project_found_classes_to_check():
+    assert len(_fast_classes()) >= 25
+
+
+def test_the_c_init_is_built_where_the_suite_must_run_everything():
+    if not frozen.NATIVE:
+        reason = ("matching._frozen_init is not built: events fall back to the slower Python __init__ "
+                  "(install with a C compiler: make install)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    assert type(matching.events.OrderAccepted.__init__).__name__ == "SlotInit"
