@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
 
+from matching.frozen import fast_init
+
 
 class EntryType(Enum):
     BID = "0"
@@ -108,6 +110,7 @@ class EndTradingDay:
 # ---------------------------------------------------------------------------------------- output
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One MDEntry. `action` is None in a snapshot; `rpt_seq` counts the feed's entries per symbol."""
@@ -122,6 +125,7 @@ class Entry:
     time_ns: int | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """A full refresh of one symbol for one request (FIX W)."""
@@ -134,6 +138,7 @@ class Snapshot:
     timestamp_ns: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Incremental:
     """Changes since the last message for one request, possibly across symbols (FIX X)."""

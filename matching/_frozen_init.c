@@ -4,7 +4,8 @@
  * fallback in frozen.py through each slot's descriptor: a call per field either way, most of the
  * cost of building an event. This one stores the arguments straight into the slots, whose offsets
  * it reads once from the class's member descriptors. It binds arguments as the dataclass __init__
- * does: positional, then keywords by name, then defaults; and it raises the same TypeErrors.
+ * does: positional (kw_only fields excluded), then keywords by name, then defaults and default
+ * factories; and it raises the same TypeErrors.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -16,10 +17,12 @@ typedef struct {
     PyTypeObject *cls;      /* the dataclass: instances are checked against it */
     PyObject *names;        /* tuple of str: the fields, in __init__ order */
     PyObject *defaults;     /* tuple: each field's default, or `required` */
+    PyObject *factories;    /* tuple: each field's default_factory, or None */
     PyObject *required;     /* the sentinel that marks a field without a default */
     PyObject *dict;         /* __qualname__, __doc__, __signature__, set from Python */
     Py_ssize_t *offsets;    /* where each field's slot lies in an instance */
     Py_ssize_t count;
+    Py_ssize_t positional;  /* the first `positional` fields may be given by position; the rest are kw_only */
     vectorcallfunc vectorcall;
 } SlotInit;
 
@@ -74,22 +77,25 @@ slot_init_call(PyObject *callable, PyObject *const *args, size_t nargsf, PyObjec
     }
     given -= 1;
     args += 1;
-    if (given > init->count) {
+    if (given > init->positional) {
         PyErr_Format(PyExc_TypeError, "%s.__init__() takes %zd positional arguments but %zd were given",
-                     init->cls->tp_name, init->count + 1, given + 1);
+                     init->cls->tp_name, init->positional + 1, given + 1);
         return NULL;
     }
-    PyObject *small[32];
-    PyObject **values = small;
+    /* values[i]: borrowed from the call or the defaults, except what a default factory made (made[i]) */
+    PyObject *small[64];
+    PyObject **values = small, **made = small + 32;
     if (init->count > 32) {
-        values = PyMem_Malloc(init->count * sizeof(PyObject *));
+        values = PyMem_Calloc(2 * init->count, sizeof(PyObject *));
         if (values == NULL) {
             return PyErr_NoMemory();
         }
+        made = values + init->count;
     }
     Py_ssize_t i;
     for (i = 0; i < init->count; i++) {
         values[i] = i < given ? args[i] : NULL;
+        made[i] = NULL;
     }
     for (i = 0; i < keywords; i++) {
         if (bind_keyword(init, values, PyTuple_GET_ITEM(kwnames, i), args[given + i]) < 0) {
@@ -98,6 +104,14 @@ slot_init_call(PyObject *callable, PyObject *const *args, size_t nargsf, PyObjec
     }
     for (i = 0; i < init->count; i++) {
         if (values[i] == NULL) {
+            PyObject *factory = PyTuple_GET_ITEM(init->factories, i);
+            if (factory != Py_None) {
+                values[i] = made[i] = PyObject_CallNoArgs(factory);
+                if (values[i] == NULL) {
+                    goto fail;
+                }
+                continue;
+            }
             PyObject *fallback = PyTuple_GET_ITEM(init->defaults, i);
             if (fallback == init->required) {
                 PyErr_Format(PyExc_TypeError, "%s.__init__() missing required argument: '%S'",
@@ -110,7 +124,10 @@ slot_init_call(PyObject *callable, PyObject *const *args, size_t nargsf, PyObjec
     for (i = 0; i < init->count; i++) {
         PyObject **slot = (PyObject **)((char *)self + init->offsets[i]);
         PyObject *old = *slot;
-        Py_INCREF(values[i]);
+        if (made[i] == NULL) {
+            Py_INCREF(values[i]);
+        }
+        made[i] = NULL;  /* the slot owns it now */
         *slot = values[i];
         Py_XDECREF(old);
     }
@@ -119,6 +136,9 @@ slot_init_call(PyObject *callable, PyObject *const *args, size_t nargsf, PyObjec
     }
     Py_RETURN_NONE;
 fail:
+    for (i = 0; i < init->count; i++) {
+        Py_XDECREF(made[i]);
+    }
     if (values != small) {
         PyMem_Free(values);
     }
@@ -141,6 +161,7 @@ slot_init_traverse(SlotInit *self, visitproc visit, void *arg)
     Py_VISIT(self->cls);
     Py_VISIT(self->names);
     Py_VISIT(self->defaults);
+    Py_VISIT(self->factories);
     Py_VISIT(self->required);
     Py_VISIT(self->dict);
     return 0;
@@ -152,6 +173,7 @@ slot_init_clear(SlotInit *self)
     Py_CLEAR(self->cls);
     Py_CLEAR(self->names);
     Py_CLEAR(self->defaults);
+    Py_CLEAR(self->factories);
     Py_CLEAR(self->required);
     Py_CLEAR(self->dict);
     return 0;
@@ -209,14 +231,18 @@ static PyObject *
 slot_initializer(PyObject *module, PyObject *args)
 {
     PyTypeObject *cls;
-    PyObject *names, *defaults, *required, *descriptors;
-    if (!PyArg_ParseTuple(args, "O!O!O!OO!:slot_initializer", &PyType_Type, &cls, &PyTuple_Type, &names,
-                          &PyTuple_Type, &defaults, &required, &PyTuple_Type, &descriptors)) {
+    PyObject *names, *defaults, *factories, *required, *descriptors;
+    Py_ssize_t positional;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!OO!n:slot_initializer", &PyType_Type, &cls, &PyTuple_Type, &names,
+                          &PyTuple_Type, &defaults, &PyTuple_Type, &factories, &required, &PyTuple_Type,
+                          &descriptors, &positional)) {
         return NULL;
     }
     Py_ssize_t count = PyTuple_GET_SIZE(names);
-    if (PyTuple_GET_SIZE(defaults) != count || PyTuple_GET_SIZE(descriptors) != count) {
-        PyErr_SetString(PyExc_ValueError, "names, defaults and descriptors must have the same length");
+    if (PyTuple_GET_SIZE(defaults) != count || PyTuple_GET_SIZE(factories) != count
+            || PyTuple_GET_SIZE(descriptors) != count || positional < 0 || positional > count) {
+        PyErr_SetString(PyExc_ValueError, "names, defaults, factories and descriptors must have the same length, "
+                                          "and positional be at most that");
         return NULL;
     }
     Py_ssize_t *offsets = PyMem_Malloc((count ? count : 1) * sizeof(Py_ssize_t));
@@ -251,14 +277,17 @@ slot_initializer(PyObject *module, PyObject *args)
     Py_INCREF(cls);
     Py_INCREF(names);
     Py_INCREF(defaults);
+    Py_INCREF(factories);
     Py_INCREF(required);
     init->cls = cls;
     init->names = names;
     init->defaults = defaults;
+    init->factories = factories;
     init->required = required;
     init->dict = NULL;
     init->offsets = offsets;
     init->count = count;
+    init->positional = positional;
     init->vectorcall = slot_init_call;
     PyObject_GC_Track(init);
     return (PyObject *)init;
@@ -269,9 +298,10 @@ fail:
 
 static PyMethodDef module_methods[] = {
     {"slot_initializer", slot_initializer, METH_VARARGS,
-     "slot_initializer(cls, names, defaults, required, descriptors) -> an __init__ for cls that stores "
-     "its arguments straight into the slots named by `descriptors` (defaults[i] is `required` for a "
-     "field without a default)."},
+     "slot_initializer(cls, names, defaults, factories, required, descriptors, positional) -> an __init__ "
+     "for cls that stores its arguments straight into the slots named by `descriptors`. Fields in "
+     "__init__ order; defaults[i] is `required` for a field without a default, factories[i] its "
+     "default_factory or None; only the first `positional` fields may be passed by position."},
     {NULL},
 };
 

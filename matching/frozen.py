@@ -7,8 +7,8 @@ budget). `fast_init` replaces it with one that stores the arguments straight
 into the slots: in C where the package was built with its extension
 (matching/_frozen_init.c), else in Python through each slot's own descriptor.
 The class stays an ordinary frozen dataclass: fields(), repr, equality, hashing,
-keywords, defaults, the TypeErrors of a bad call and the FrozenInstanceError on
-assignment are unchanged.
+keywords, kw_only fields, defaults and default factories, the TypeErrors of a bad
+call and the FrozenInstanceError on assignment are unchanged.
 """
 
 from __future__ import annotations
@@ -40,42 +40,52 @@ def fast_init(cls: type[T]) -> type[T]:
 
 def native_init(cls: type) -> object:
     """The C __init__: arguments bound as the dataclass binds them, then stored into the slots."""
-    fields = _init_fields(cls)
-    return slot_initializer(cls, tuple(f.name for f in fields),
-                            tuple(_REQUIRED if f.default is dataclasses.MISSING else f.default for f in fields),
-                            _REQUIRED, tuple(_slot(cls, f.name) for f in fields))
+    fields, positional = _init_fields(cls)
+    return slot_initializer(
+        cls, tuple(f.name for f in fields),
+        tuple(_REQUIRED if f.default is dataclasses.MISSING else f.default for f in fields),
+        tuple(None if f.default_factory is dataclasses.MISSING else f.default_factory for f in fields),
+        _REQUIRED, tuple(_slot(cls, f.name) for f in fields), positional)
 
 
 def python_init(cls: type):
     """The same __init__ in Python: each field stored through its slot's descriptor (about 60% of the
     dataclass's time)."""
-    fields = _init_fields(cls)
-    setters = {f"_set_{f.name}": _slot(cls, f.name).__set__ for f in fields}
-    defaults = {}
-    signature = []
-    for field in fields:
+    fields, positional = _init_fields(cls)
+    namespace: dict[str, object] = {"_REQUIRED": _REQUIRED}
+    parameters = []
+    body = []
+    for index, field in enumerate(fields):
+        if index == positional:
+            parameters.append("*")
+        namespace[f"_set_{field.name}"] = _slot(cls, field.name).__set__
+        if field.default_factory is not dataclasses.MISSING:
+            namespace[f"_factory_{field.name}"] = field.default_factory
+            parameters.append(f"{field.name}=_REQUIRED")
+            body.append(f"    _set_{field.name}(self, _factory_{field.name}() if {field.name} is _REQUIRED "
+                        f"else {field.name})\n")
+            continue
         if field.default is dataclasses.MISSING:
-            signature.append(field.name)
+            parameters.append(field.name)
         else:
-            defaults[f"_default_{field.name}"] = field.default
-            signature.append(f"{field.name}=_default_{field.name}")
-    body = "".join(f"    _set_{f.name}(self, {f.name})\n" for f in fields) or "    pass\n"
-    source = f"def __init__(self, {', '.join(signature)}):\n{body}"
-    namespace = {**setters, **defaults}
+            namespace[f"_default_{field.name}"] = field.default
+            parameters.append(f"{field.name}=_default_{field.name}")
+        body.append(f"    _set_{field.name}(self, {field.name})\n")
+    source = f"def __init__(self, {', '.join(parameters)}):\n{''.join(body) or '    pass' + chr(10)}"
     exec(source, namespace)
     return namespace["__init__"]
 
 
-def _init_fields(cls: type) -> tuple[dataclasses.Field, ...]:
+def _init_fields(cls: type) -> tuple[list[dataclasses.Field], int]:
+    """The fields in the dataclass __init__'s order (kw_only ones last), and how many may be positional."""
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     for field in fields:
-        if field.default_factory is not dataclasses.MISSING:
-            raise TypeError(f"{cls.__name__}.{field.name}: fast_init does not support default_factory")
-        if not field.init or field.kw_only:
-            raise TypeError(f"{cls.__name__}.{field.name}: fast_init supports only plain positional fields")
+        if not field.init:
+            raise TypeError(f"{cls.__name__}.{field.name}: fast_init does not support init=False fields")
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__}: fast_init does not call __post_init__")
-    return fields
+    positional = [f for f in fields if not f.kw_only]
+    return positional + [f for f in fields if f.kw_only], len(positional)
 
 
 def _slot(cls: type, name: str):

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import JOURNAL_FSYNC_POLICIES
+from matching.frozen import fast_init
 from reporting.records import canonical_json, record_body, record_from_json, record_to_json
 
 __all__ = [
@@ -95,6 +96,7 @@ class JournalCodec:
 AUDIT_CODEC = JournalCodec(record_to_json, record_from_json, canonical_body=record_body)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
     journal_seq: int

@@ -35,6 +35,7 @@ from matching.events import (
     TradeExecuted,
 )
 from matching.events import AuctionCompleted, OrderRepriced, PriceBandChanged, TradingStatusChanged
+from matching.frozen import fast_init
 
 __all__ = [
     "FIX_MESSAGE_KIND",
@@ -60,6 +61,7 @@ SESSION_RECORD_KINDS: tuple[str, ...] = ("session_logon", "session_logout", "ses
 PRICE_FIELDS: tuple[str, ...] = ("price", "stop_price", "last_price")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditRecord:
     """One audit trail entry. Fields an entry does not have are None; `detail` holds the rest.

@@ -13,7 +13,10 @@ import pytest
 
 import matching.commands
 import matching.events
+import marketdata.model
 import reporting.command_journal
+import reporting.journal
+import reporting.records
 from matching import frozen
 
 
@@ -30,6 +33,8 @@ class _Plain(_Base):
     symbol: str
     price: int | None = None
     text: str = ""
+    detail: dict = dataclasses.field(default_factory=dict, kw_only=True, hash=False)
+    flag: bool = dataclasses.field(default=False, kw_only=True)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -37,6 +42,8 @@ class FastInPython(_Base):
     symbol: str
     price: int | None = None
     text: str = ""
+    detail: dict = dataclasses.field(default_factory=dict, kw_only=True, hash=False)
+    flag: bool = dataclasses.field(default=False, kw_only=True)
 
 
 FastInPython.__init__ = frozen.python_init(FastInPython)
@@ -48,6 +55,8 @@ if frozen.NATIVE:
         symbol: str
         price: int | None = None
         text: str = ""
+        detail: dict = dataclasses.field(default_factory=dict, kw_only=True, hash=False)
+        flag: bool = dataclasses.field(default=False, kw_only=True)
 
     FastInC.__init__ = frozen.native_init(FastInC)
     IMPLEMENTATIONS.append(pytest.param(FastInC, id="c"))
@@ -69,6 +78,8 @@ CALLS = [
     ((1,), {"timestamp_ns": 2, "symbol": "MSFT"}),
     ((), {"text": "t", "symbol": "IBM", "timestamp_ns": 5, "sequence": 4}),
     ((1, 2), {"symbol": "GOOG", "text": "only the text"}),
+    ((1, 2, "AAPL"), {"detail": {"a": 1}, "flag": True}),
+    ((), {"flag": True, "sequence": 1, "timestamp_ns": 2, "symbol": "TSLA", "price": 5}),
 ]
 
 
@@ -83,6 +94,7 @@ BAD_CALLS = [
     ((1, 2, "AAPL", 1, "t", "extra"), {}),
     ((1, 2, "AAPL"), {"colour": "red"}),
     ((1, 2, "AAPL"), {"sequence": 9}),  # given twice
+    ((1, 2, "AAPL", 1, "t", {}), {}),  # detail is keyword-only
 ]
 
 
@@ -100,13 +112,38 @@ def test_the_instance_stays_frozen_hashable_and_equal_by_value(fast):
         made.price = 1  # type: ignore[misc]
     assert made == fast(1, 2, "AAPL", 19000) and hash(made) == hash(fast(1, 2, "AAPL", 19000))
     assert made != fast(1, 2, "AAPL", 19001)
-    assert repr(made).endswith("(sequence=1, timestamp_ns=2, symbol='AAPL', price=19000, text='')")
+    assert repr(made).endswith("(sequence=1, timestamp_ns=2, symbol='AAPL', price=19000, text='', detail={}, "
+                               "flag=False)")
 
 
 def test_replace_and_pickle_go_through_it_unchanged(fast):
     made = fast(1, 2, "AAPL", 19000)
-    assert _values(dataclasses.replace(made, text="changed")) == (1, 2, "AAPL", 19000, "changed")
+    assert _values(dataclasses.replace(made, text="changed")) == (1, 2, "AAPL", 19000, "changed", {}, False)
     assert pickle.loads(pickle.dumps(made)) == made
+
+
+def test_a_default_factory_makes_a_new_value_for_each_instance(fast):
+    first, second = fast(1, 2, "AAPL"), fast(1, 2, "AAPL")
+    assert first.detail == {} and first.detail is not second.detail
+
+
+def test_a_failing_default_factory_fails_the_call_and_leaks_nothing():
+    def refuse():
+        raise LookupError("no default today")
+
+    for make_init in ([frozen.python_init, frozen.native_init] if frozen.NATIVE else [frozen.python_init]):
+        @dataclasses.dataclass(frozen=True, slots=True)
+        class Refusing:
+            held: object
+            made: object = dataclasses.field(default_factory=refuse)
+
+        Refusing.__init__ = make_init(Refusing)
+        held = object()
+        before = sys.getrefcount(held)
+        for _ in range(50):
+            with pytest.raises(LookupError, match="no default today"):
+                Refusing(held)
+        assert sys.getrefcount(held) == before
 
 
 def test_initialising_again_releases_the_values_it_replaces(fast):
@@ -128,8 +165,8 @@ def test_the_init_refuses_an_instance_of_another_class():
 
 def test_fast_init_refuses_what_it_cannot_do_like_the_dataclass():
     @dataclasses.dataclass(frozen=True, slots=True)
-    class WithFactory:
-        items: list = dataclasses.field(default_factory=list)
+    class WithoutInit:
+        items: list = dataclasses.field(default_factory=list, init=False)
 
     @dataclasses.dataclass(frozen=True, slots=True)
     class WithPostInit:
@@ -138,14 +175,15 @@ def test_fast_init_refuses_what_it_cannot_do_like_the_dataclass():
         def __post_init__(self) -> None:
             pass
 
-    for cls in (WithFactory, WithPostInit):
+    for cls in (WithoutInit, WithPostInit):
         with pytest.raises(TypeError, match="fast_init"):
             frozen.fast_init(cls)
 
 
 def _fast_classes() -> list[type]:
     found = []
-    for module in (matching.events, matching.commands, reporting.command_journal):
+    for module in (matching.events, matching.commands, reporting.command_journal, reporting.records,
+                   reporting.journal, marketdata.model):
         for value in vars(module).values():
             if (isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == module.__name__
                     and "Faster equivalent" in (value.__init__.__doc__ or "")):
@@ -154,24 +192,26 @@ def _fast_classes() -> list[type]:
 
 
 @pytest.mark.parametrize("cls", _fast_classes(), ids=lambda cls: cls.__name__)
-def test_every_event_command_and_journal_entry_stores_each_argument_in_its_own_field(cls):
+def test_every_event_command_record_and_journal_entry_stores_each_argument_in_its_own_field(cls):
     fields = dataclasses.fields(cls)
-    markers = [object() for _ in fields]
-    made = cls(*markers)
-    assert [getattr(made, f.name) for f in fields] == markers
-    assert inspect.signature(cls) == inspect.signature(_Plain_like(cls))
+    markers = {f.name: object() for f in fields}
+    made = cls(**markers)
+    assert {f.name: getattr(made, f.name) for f in fields} == markers
+    assert inspect.signature(cls) == inspect.signature(_as_dataclasses_builds_it(cls))
 
 
-def _Plain_like(cls: type) -> type:
-    """The same class as `dataclasses` builds it, for its signature."""
-    fields = [(f.name, f.type, f) for f in dataclasses.fields(cls)]
-    return dataclasses.make_dataclass(cls.__name__, [(name, kind, dataclasses.field(default=f.default))
-                                                     if f.default is not dataclasses.MISSING else (name, kind)
-                                                     for name, kind, f in fields], frozen=True, slots=True)
+def _as_dataclasses_builds_it(cls: type) -> type:
+    """The same class with the __init__ `dataclasses` writes, for its signature."""
+    def spec(f: dataclasses.Field) -> tuple:
+        return f.name, f.type, dataclasses.field(default=f.default, default_factory=f.default_factory,
+                                                 kw_only=f.kw_only)
+
+    return dataclasses.make_dataclass(cls.__name__, [spec(f) for f in dataclasses.fields(cls)], frozen=True,
+                                      slots=True)
 
 
 def test_the_project_found_classes_to_check():
-    assert len(_fast_classes()) >= 25
+    assert len(_fast_classes()) >= 30
 
 
 def test_the_c_init_is_built_where_the_suite_must_run_everything():
