@@ -1,6 +1,6 @@
 # Everything a fresh machine needs: `make run` and `make test` create the
 # virtualenv, install the project (once; again only when pyproject.toml, setup.py or
-# the C extension's source changes: the editable install compiles it into matching/)
+# a compiled module's source changes: the editable install compiles them into matching/)
 # and then do their job.
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
@@ -22,7 +22,9 @@ install: $(STAMP)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml setup.py matching/_frozen_init.c | $(PY)
+COMPILED_SOURCES := matching/_frozen_init.c matching/compiled.py $(wildcard matching/book.p* matching/engine.p*)
+
+$(STAMP): pyproject.toml setup.py $(COMPILED_SOURCES) | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(FIND_LINKS) -e '.[test]'
 	touch $(STAMP)

@@ -1,5 +1,10 @@
 """The matching core: price-time order books, commands in, events out. No I/O, no wall clock."""
 
+from matching import compiled as _compiled
+
+# Before anything imports the book or the engine: a compiled build of older sources must not run.
+COMPILED = _compiled.choose()
+
 from matching.book import Order, OrderBook, PriceLevel
 from matching.breakers import (
     BandPercentages, CircuitBreakerRules, InstrumentBreaker, TradingPhase, TradingStatusReason, Uncross, uncross,

@@ -19,10 +19,12 @@ import statistics
 import sys
 import time
 
+from matching import COMPILED
 from matching.breakers import CircuitBreakerRules
 from matching.commands import CancelOrder, Command, ReplaceOrder, SubmitOrder
 from matching.engine import MatchingEngine
 from matching.events import OrderAccepted, OrderCancelled, OrderExpired, OrderFilled
+from matching.frozen import NATIVE as NATIVE_INIT
 from matching.types import Instrument, OrderType, Side, TimeInForce
 
 SYMBOL = "BENCH"
@@ -165,6 +167,12 @@ def kind_of(command: Command) -> str:
     return "cancel" if isinstance(command, CancelOrder) else "replace"
 
 
+def core_build() -> str:
+    """Which core runs, for the figures' reader: compiled (matching.compiled) or the Python source."""
+    native_events = "C event __init__" if NATIVE_INIT else "Python event __init__"
+    return f"{'compiled core (Cython)' if COMPILED else 'core from Python source'}, {native_events}"
+
+
 def percentile(sorted_values: list[int], fraction: float) -> int:
     return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
 
@@ -232,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.resting.split(",")]
     print(f"matching core benchmark: python {platform.python_version()} ({platform.python_implementation()}), "
-          f"{platform.machine()}, {operations_text(args.operations)} ops, seed {args.seed}")
+          f"{platform.machine()}, {operations_text(args.operations)} ops, seed {args.seed}; {core_build()}")
     print(f"{'resting':>10} {'breakers':>8} {'ops/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9} "
           f"{'mean µs':>8}  ratio")
     first = None

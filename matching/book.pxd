@@ -1,0 +1,28 @@
+# Declarations for the compiled matching core (Cython, pure-Python mode; see setup.py and
+# matching/compiled.py). book.py stays the one source and runs as it is; compiled, its orders,
+# levels and books become extension types whose attributes are C struct members.
+# Every attribute these classes keep must be declared here: an extension type has no __dict__.
+cimport cython
+
+cdef class Order:
+    cdef public object order_id, session, firm, client_order_id, symbol, side, order_type, time_in_force
+    cdef public object quantity, price, stop_price, expire_time_ns, stp, stp_key
+    cdef public object cum_quantity, leaves_quantity, cum_notional, status, priority, protection_price
+    cdef public PriceLevel level
+    cdef public Order prev
+    cdef public Order next
+
+cdef class PriceLevel:
+    cdef public object price, quantity, count
+    cdef public Order head
+    cdef public Order tail
+    cpdef append(self, Order order)
+    cpdef unlink(self, Order order)
+
+cdef class OrderBook:
+    cdef public object instrument, symbol, bids, asks, buy_stops, sell_stops, last_trade_price, phase
+    cdef public object phase_reason, breaker
+    @cython.locals(level=PriceLevel)
+    cpdef PriceLevel rest(self, Order order)
+    @cython.locals(level=PriceLevel)
+    cpdef take_out(self, Order order)
