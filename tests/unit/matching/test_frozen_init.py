@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import os
 import pickle
 import sys
 
@@ -214,11 +213,8 @@ def test_the_project_found_classes_to_check():
     assert len(_fast_classes()) >= 30
 
 
-def test_the_c_init_is_built_where_the_suite_must_run_everything():
+def test_the_c_init_is_built_where_the_suite_must_run_everything(missing_build):
     if not frozen.NATIVE:
-        reason = ("matching._frozen_init is not built: events fall back to the slower Python __init__ "
-                  "(install with a C compiler: make install)")
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing_build("matching._frozen_init is not built: events fall back to the slower Python __init__ "
+                      "(install with a C compiler: make install)")
     assert type(matching.events.OrderAccepted.__init__).__name__ == "SlotInit"
