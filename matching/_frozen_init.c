@@ -313,6 +313,11 @@ module_exec(PyObject *module)
         return -1;
     }
     *(PyTypeObject **)PyModule_GetState(module) = (PyTypeObject *)type;
+    /* matching/frozen.py uses this module only at the version it was written for: an install whose
+       compile failed keeps the previous build, which may take other arguments. */
+    if (PyModule_AddIntConstant(module, "API_VERSION", 2) < 0) {
+        return -1;
+    }
     return PyModule_AddObjectRef(module, "SlotInit", type);
 }
 

@@ -15,12 +15,19 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import warnings
 from typing import TypeVar
 
 try:
-    from matching._frozen_init import slot_initializer
+    from matching import _frozen_init
 except ImportError:  # installed without a C compiler: the Python fallback below
-    slot_initializer = None
+    _frozen_init = None
+if _frozen_init is not None and getattr(_frozen_init, "API_VERSION", None) != 2:
+    # A failed compile leaves the previous build in place; one from older C may take other arguments.
+    warnings.warn("matching/_frozen_init was built from an older source; using the slower Python __init__: "
+                  "run `make install` to rebuild it", RuntimeWarning, stacklevel=2)
+    _frozen_init = None
+slot_initializer = None if _frozen_init is None else _frozen_init.slot_initializer
 
 T = TypeVar("T")
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import pickle
+import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -218,3 +222,18 @@ def test_the_c_init_is_built_where_the_suite_must_run_everything(missing_build):
         missing_build("matching._frozen_init is not built: events fall back to the slower Python __init__ "
                       "(install with a C compiler: make install)")
     assert type(matching.events.OrderAccepted.__init__).__name__ == "SlotInit"
+
+
+def test_a_c_init_built_from_older_source_is_not_used_and_the_python_one_runs(tmp_path):
+    package = Path(frozen.__file__).resolve().parent
+    copy = tmp_path / "copy" / "matching"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "*.c", "_frozen_init*"))
+    # What an older build looks like from Python: no API_VERSION, a slot_initializer of other arguments.
+    (copy / "_frozen_init.py").write_text("def slot_initializer(*args):\n    raise TypeError('old build')\n")
+    probe = ("import matching.frozen as f, matching.events as e\n"
+             "print(f.NATIVE, e.OrderAccepted(1, 2, 3, 's', 'f', 'c', 'AAPL', None, None, None, 1, 2, None, None))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=copy.parent, capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "PYTHONPATH": str(copy.parent)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("False OrderAccepted(sequence=1")
+    assert "built from an older source" in result.stderr and "make install" in result.stderr
