@@ -25,6 +25,7 @@ from matching.events import (
     OrderRestated, OrderStatusReported, OrderTriggered, PriceBandChanged, StatusQueryRejected, TradeExecuted,
     TradingStatusChanged,
 )
+from matching.frozen import field_reader
 from matching.rejects import CancelRejectReason, MassCancelRejectReason, OrderRejectReason
 from matching.types import (
     CancelReason, Instrument, OrderStatus, OrderType, ReplyTo, SelfTradePrevention, Side, TimeInForce,
@@ -44,6 +45,27 @@ FOK = TimeInForce.FOK
 OPEN = TradingPhase.OPEN
 HALTED = TradingPhase.HALTED
 PRE_OPEN = TradingPhase.PRE_OPEN
+CANCELLED = OrderStatus.CANCELLED
+REQUESTED = CancelReason.REQUESTED
+IMMEDIATE_OR_CANCEL = CancelReason.IMMEDIATE_OR_CANCEL
+REPLY_TO_CANCEL = ReplyTo.CANCEL
+REPLY_TO_REPLACE = ReplyTo.REPLACE
+
+# A command's fields are read all at once: compiled, each read of one by name is a generic attribute
+# lookup, which cost more than the rest of checking a new order (see matching.frozen.field_reader).
+checked_fields = field_reader(
+    SubmitOrder, "session", "client_order_id", "order_type", "quantity", "price", "stop_price", "protection_price",
+    "time_in_force", "expire_time_ns")
+submit_fields = field_reader(
+    SubmitOrder, "session", "firm", "client_order_id", "symbol", "side", "order_type", "time_in_force",
+    "quantity", "price", "stop_price", "expire_time_ns", "self_trade_prevention", "self_match_id",
+    "protection_price", "possible_resend")
+replace_fields = field_reader(ReplaceOrder, "quantity", "price", "stop_price")
+# Cancels and replaces name their order the same way: one reader per class, the classes' slots differ.
+amend_fields = {cls: field_reader(cls, "session", "firm", "client_order_id", "order_id", "orig_client_order_id")
+                for cls in (CancelOrder, ReplaceOrder)}
+resend_fields = {cls: field_reader(cls, "session", "firm", "client_order_id", "possible_resend")
+                 for cls in (CancelOrder, ReplaceOrder)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +150,17 @@ class MatchingEngine:
         self._now = self._clock()
         self._events = events = []
         self._trade_high = self._trade_low = None
-        self._handlers[type(command)](command)
+        kind = type(command)
+        # The three commands of nearly all traffic are called directly: compiled, that is a C call,
+        # where the table's bound methods cost about as much as a new order's checks.
+        if kind is SubmitOrder:
+            self._submit(command)
+        elif kind is CancelOrder:
+            self._cancel(command)
+        elif kind is ReplaceOrder:
+            self._replace(command)
+        else:
+            self._handlers[kind](command)
         if self._touched:
             if self._rules is not None:
                 self._watch_bands()
@@ -277,7 +309,7 @@ class MatchingEngine:
                      client_order_id: str | None = None, orig_client_order_id: str | None = None) -> None:
         """Close an open order that is no longer in any book; emit OrderCancelled."""
         cancelled = order.leaves_quantity
-        self._close(order, OrderStatus.CANCELLED)
+        self._close(order, CANCELLED)
         self._events.append(OrderCancelled(
             self._sequence(), self._now, order.order_id, order.session, order.firm,
             client_order_id if client_order_id is not None else order.client_order_id,
@@ -305,42 +337,41 @@ class MatchingEngine:
         if book is None:
             return OrderRejectReason.UNKNOWN_SYMBOL, f"unknown symbol {cmd.symbol!r}"
         instrument = book.instrument
-        quantity = cmd.quantity
+        (session, client_order_id, order_type, quantity, price, stop_price, protection_price, time_in_force,
+         expire_time_ns) = checked_fields(cmd)
         if quantity <= 0:
             return OrderRejectReason.INCORRECT_QUANTITY, f"quantity must be positive, got {quantity}"
         if quantity % instrument.lot_size:
             return (OrderRejectReason.INCORRECT_QUANTITY,
                     f"quantity {quantity} is not a multiple of the lot size {instrument.lot_size}")
-        order_type = cmd.order_type
-        price = cmd.price
         if order_type is LIMIT and price is not None and price > 0 and not price % instrument.tick_size:
-            problem = None if cmd.stop_price is None else _check_price(
-                "stop price", cmd.stop_price, False, order_type, instrument)
+            problem = None if stop_price is None else _check_price(
+                "stop price", stop_price, False, order_type, instrument)
         else:  # the less common shapes, checked in full
             problem = _check_price("price", price, order_type is LIMIT or order_type is STOP_LIMIT, order_type,
                                    instrument)
             if problem is None:
-                problem = _check_price("stop price", cmd.stop_price, order_type is STOP or order_type is STOP_LIMIT,
+                problem = _check_price("stop price", stop_price, order_type is STOP or order_type is STOP_LIMIT,
                                        order_type, instrument)
         if problem is not None:
             return problem
-        if cmd.protection_price is not None:
+        if protection_price is not None:
             if order_type is not OrderType.MARKET and order_type is not STOP:
                 return OrderRejectReason.OTHER, ("only a market order, or a stop order (a market order once "
                                                  "triggered), takes a protection price")
-            problem = _check_price("protection price", cmd.protection_price, True, order_type, instrument)
+            problem = _check_price("protection price", protection_price, True, order_type, instrument)
             if problem is not None:
                 return problem
-        if cmd.time_in_force is GTD:
-            if cmd.expire_time_ns is None:
+        if time_in_force is GTD:
+            if expire_time_ns is None:
                 return OrderRejectReason.OTHER, "a GTD order needs an expire time"
-            if cmd.expire_time_ns <= self._now:
+            if expire_time_ns <= self._now:
                 return OrderRejectReason.TOO_LATE_TO_ENTER, "the expire time has already passed"
-        elif cmd.expire_time_ns is not None:
+        elif expire_time_ns is not None:
             return OrderRejectReason.OTHER, "an expire time is only allowed with time in force GTD"
-        if (cmd.session, cmd.client_order_id) in self._by_client_id:
+        if (session, client_order_id) in self._by_client_id:
             return (OrderRejectReason.DUPLICATE_ORDER,
-                    f"ClOrdID {cmd.client_order_id!r} was already used today by this session")
+                    f"ClOrdID {client_order_id!r} was already used today by this session")
         if book.phase is not OPEN:
             return self._closed_problem(book, cmd)
         return None
@@ -358,38 +389,38 @@ class MatchingEngine:
         return None
 
     def _submit(self, cmd: SubmitOrder) -> None:
-        if cmd.possible_resend and self._report_if_seen(cmd.session, cmd.firm, cmd.client_order_id):
+        (session, firm, client_order_id, symbol, side, order_type, time_in_force, quantity, price, stop_price,
+         expire_time_ns, self_trade_prevention, self_match_id, protection_price, possible_resend) = submit_fields(cmd)
+        if possible_resend and self._report_if_seen(session, firm, client_order_id):
             return
-        book = self._books.get(cmd.symbol)
+        book = self._books.get(symbol)
         problem = self._validate_new(cmd, book)
         if problem is not None:
             self._events.append(OrderRejected(
-                self._sequence(), self._now, cmd.session, cmd.firm, cmd.client_order_id, cmd.symbol,
-                cmd.side, cmd.order_type, cmd.quantity, cmd.price, problem[0], problem[1]))
+                self._sequence(), self._now, session, firm, client_order_id, symbol, side, order_type, quantity,
+                price, problem[0], problem[1]))
             return
         order_id = self._next_order_id
         self._next_order_id = order_id + 1
         order = Order(
-            order_id, cmd.session, cmd.firm, cmd.client_order_id, cmd.symbol, cmd.side, cmd.order_type,
-            cmd.time_in_force, cmd.quantity, cmd.price, cmd.stop_price, cmd.expire_time_ns,
-            cmd.self_trade_prevention, cmd.self_match_id)
-        if cmd.protection_price is not None:
-            order.protection_price = cmd.protection_price
+            order_id, session, firm, client_order_id, symbol, side, order_type, time_in_force, quantity, price,
+            stop_price, expire_time_ns, self_trade_prevention, self_match_id)
+        if protection_price is not None:
+            order.protection_price = protection_price
         self._orders[order_id] = order
-        self._by_client_id[(cmd.session, cmd.client_order_id)] = order
-        session_orders = self._open_by_session.get(cmd.session)
+        self._by_client_id[(session, client_order_id)] = order
+        session_orders = self._open_by_session.get(session)
         if session_orders is None:
-            session_orders = self._open_by_session[cmd.session] = {}
+            session_orders = self._open_by_session[session] = {}
         session_orders[order_id] = order
         sequence = self._next_sequence
         self._next_sequence = sequence + 1
         self._events.append(OrderAccepted(
-            sequence, self._now, order_id, cmd.session, cmd.firm, cmd.client_order_id, cmd.symbol,
-            cmd.side, cmd.order_type, cmd.time_in_force, cmd.quantity, cmd.price, cmd.stop_price,
-            cmd.expire_time_ns))
-        if cmd.expire_time_ns is not None:
-            heapq.heappush(self._expiries, (cmd.expire_time_ns, order_id))
-        if cmd.stop_price is not None:
+            sequence, self._now, order_id, session, firm, client_order_id, symbol, side, order_type, time_in_force,
+            quantity, price, stop_price, expire_time_ns))
+        if expire_time_ns is not None:
+            heapq.heappush(self._expiries, (expire_time_ns, order_id))
+        if stop_price is not None:
             last = book.last_trade_price
             if last is not None and _stop_reached(order, last, last):
                 self._trigger(book, order, last)  # entered already through its stop price
@@ -416,7 +447,7 @@ class MatchingEngine:
         if order.price is None:  # market orders never rest
             self._cancel_open(order, self._why_market_stopped(book, order))
         elif tif is IOC or tif is FOK:
-            self._cancel_open(order, CancelReason.IMMEDIATE_OR_CANCEL)
+            self._cancel_open(order, IMMEDIATE_OR_CANCEL)
         else:
             breaker = book.breaker
             if breaker is not None and book.phase is OPEN:
@@ -639,17 +670,19 @@ class MatchingEngine:
 
     def _check_amendable(self, cmd: CancelOrder | ReplaceOrder, response_to: ReplyTo) -> Order | None:
         """The open order a cancel or replace names, or None after emitting the reject."""
-        order = self._locate(cmd.session, cmd.firm, cmd.order_id, cmd.orig_client_order_id)
+        session, firm, client_order_id, order_id, orig_client_order_id = amend_fields[type(cmd)](cmd)
+        order = self._locate(session, firm, order_id, orig_client_order_id)
         if order is None:
             self._reject_cancel(cmd, response_to, None, CancelRejectReason.UNKNOWN_ORDER, "unknown order")
             return None
-        if not order.status.is_open:
+        status = order.status
+        if status is not NEW and status is not PARTIALLY_FILLED:  # not status.is_open: a Python call
             self._reject_cancel(cmd, response_to, order, CancelRejectReason.TOO_LATE_TO_CANCEL,
                                 f"order is already {order.status.value}")
             return None
-        if (cmd.session, cmd.client_order_id) in self._by_client_id:
+        if (session, client_order_id) in self._by_client_id:
             self._reject_cancel(cmd, response_to, order, CancelRejectReason.DUPLICATE_CLORDID,
-                                f"ClOrdID {cmd.client_order_id!r} was already used today by this session")
+                                f"ClOrdID {client_order_id!r} was already used today by this session")
             return None
         return order
 
@@ -662,26 +695,29 @@ class MatchingEngine:
         return True
 
     def _cancel(self, cmd: CancelOrder) -> None:
-        if cmd.possible_resend and self._report_if_seen(cmd.session, cmd.firm, cmd.client_order_id):
+        session, firm, client_order_id, possible_resend = resend_fields[type(cmd)](cmd)
+        if possible_resend and self._report_if_seen(session, firm, client_order_id):
             return
-        order = self._check_amendable(cmd, ReplyTo.CANCEL)
+        order = self._check_amendable(cmd, REPLY_TO_CANCEL)
         if order is None:
             return
-        self._by_client_id[(cmd.session, cmd.client_order_id)] = order
+        self._by_client_id[(session, client_order_id)] = order
         previous_id = order.client_order_id
-        order.client_order_id = cmd.client_order_id
+        order.client_order_id = client_order_id
         self._unbook(self._books[order.symbol], order)
-        self._cancel_open(order, CancelReason.REQUESTED, cmd.client_order_id, previous_id)
+        self._cancel_open(order, REQUESTED, client_order_id, previous_id)
 
     def _replace(self, cmd: ReplaceOrder) -> None:
-        if cmd.possible_resend and self._report_if_seen(cmd.session, cmd.firm, cmd.client_order_id):
+        session, firm, client_order_id, possible_resend = resend_fields[type(cmd)](cmd)
+        if possible_resend and self._report_if_seen(session, firm, client_order_id):
             return
-        order = self._check_amendable(cmd, ReplyTo.REPLACE)
+        order = self._check_amendable(cmd, REPLY_TO_REPLACE)
         if order is None:
             return
         book = self._books[order.symbol]
         instrument = book.instrument
-        waiting = order.order_type.is_stop and self._waiting_for_trigger(book, order)
+        waiting = order.stop_price is not None and self._waiting_for_trigger(book, order)
+        quantity, price, stop_price = replace_fields(cmd)
         problem = None
         if book.phase is HALTED:
             problem = (CancelRejectReason.OTHER, f"{book.symbol}: trading is {_why_not_open(book, self._rules)}; "
@@ -692,50 +728,51 @@ class MatchingEngine:
                 problem = (CancelRejectReason.OTHER, f"a replace cannot change the {name} "
                            f"({_name(actual)} to {_name(asked)}); cancel and enter a new order")
                 break
-        if problem is None and (cmd.quantity <= 0 or cmd.quantity % instrument.lot_size):
+        if problem is None and (quantity <= 0 or quantity % instrument.lot_size):
             problem = (CancelRejectReason.OTHER,
-                       f"quantity {cmd.quantity} must be a positive multiple of the lot size {instrument.lot_size}")
-        if problem is None and cmd.price is not None:
-            problem = _check_price("price", cmd.price, order.order_type.has_limit_price, order.order_type,
-                                   instrument)
-        if problem is None and cmd.stop_price is not None and cmd.stop_price != order.stop_price:
+                       f"quantity {quantity} must be a positive multiple of the lot size {instrument.lot_size}")
+        if problem is None and price is not None:
+            order_type = order.order_type
+            problem = _check_price("price", price, order_type is LIMIT or order_type is STOP_LIMIT, order_type,
+                                   instrument)  # (order_type.has_limit_price, without a Python call)
+        if problem is None and stop_price is not None and stop_price != order.stop_price:
             if not waiting:
                 problem = (CancelRejectReason.OTHER, "the stop price can only change before the stop triggers")
             else:
-                problem = _check_price("stop price", cmd.stop_price, True, order.order_type, instrument)
+                problem = _check_price("stop price", stop_price, True, order.order_type, instrument)
         if problem is not None:
             reason, text = problem
             if isinstance(reason, OrderRejectReason):
                 reason = (CancelRejectReason.INVALID_PRICE_INCREMENT
                           if reason is OrderRejectReason.INVALID_PRICE_INCREMENT else CancelRejectReason.OTHER)
-            self._reject_cancel(cmd, ReplyTo.REPLACE, order, reason, text)
+            self._reject_cancel(cmd, REPLY_TO_REPLACE, order, reason, text)
             return
 
-        self._by_client_id[(cmd.session, cmd.client_order_id)] = order
+        self._by_client_id[(session, client_order_id)] = order
         previous_id = order.client_order_id
-        order.client_order_id = cmd.client_order_id
-        if cmd.quantity <= order.cum_quantity:
+        order.client_order_id = client_order_id
+        if quantity <= order.cum_quantity:
             # Nothing left to work: the replace closes the order.
             self._unbook(book, order)
-            self._cancel_open(order, CancelReason.REPLACED_BELOW_EXECUTED, cmd.client_order_id, previous_id)
+            self._cancel_open(order, CancelReason.REPLACED_BELOW_EXECUTED, client_order_id, previous_id)
             return
 
-        new_price = order.price if cmd.price is None else cmd.price
-        new_stop = order.stop_price if cmd.stop_price is None else cmd.stop_price
+        new_price = order.price if price is None else price
+        new_stop = order.stop_price if stop_price is None else stop_price
         keeps_priority = (new_price == order.price and new_stop == order.stop_price
-                          and cmd.quantity <= order.quantity)
+                          and quantity <= order.quantity)
         if waiting:
             if not keeps_priority:
                 book.remove_stop(order)
         elif keeps_priority:
-            reduction = order.quantity - cmd.quantity
+            reduction = order.quantity - quantity
             if reduction:
                 self._touch(book, order.side, order.price)
                 order.level.quantity -= reduction
         else:
             self._unbook(book, order)
-        order.leaves_quantity = cmd.quantity - order.cum_quantity
-        order.quantity = cmd.quantity
+        order.leaves_quantity = quantity - order.cum_quantity
+        order.quantity = quantity
         order.price = new_price
         if order.protection_price is not None and new_stop != order.stop_price:
             # A stop's protection was set from its stop price: it moves with it, never below one tick.

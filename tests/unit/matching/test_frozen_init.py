@@ -57,6 +57,18 @@ if frozen.NATIVE:
     FastInC.__init__ = frozen.native_init(FastInC)
     IMPLEMENTATIONS.append(pytest.param(FastInC, id="c"))
 
+    # As fast_init leaves a class: calling the class also builds the instance in C, past type.__call__.
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class BuiltInC(_Plain):
+        pass
+
+    BuiltInC.__init__ = frozen.native_init(BuiltInC)
+    assert frozen.install_constructor(BuiltInC)
+    IMPLEMENTATIONS.append(pytest.param(BuiltInC, id="c-constructor"))
+
+
+IMPLEMENTATIONS_BY_ID = [(param.id, param.values[0]) for param in IMPLEMENTATIONS]
+
 
 @pytest.fixture(params=IMPLEMENTATIONS)
 def fast(request):
@@ -127,13 +139,16 @@ def test_a_failing_default_factory_fails_the_call_and_leaks_nothing():
     def refuse():
         raise LookupError("no default today")
 
-    for make_init in ([frozen.python_init, frozen.native_init] if frozen.NATIVE else [frozen.python_init]):
+    for make_init, constructor in ([(frozen.python_init, False), (frozen.native_init, False),
+                                    (frozen.native_init, True)] if frozen.NATIVE else [(frozen.python_init, False)]):
         @dataclasses.dataclass(frozen=True, slots=True)
         class Refusing:
             held: object
             made: object = dataclasses.field(default_factory=refuse)
 
         Refusing.__init__ = make_init(Refusing)
+        if constructor:
+            frozen.install_constructor(Refusing)
         held = object()
         before = sys.getrefcount(held)
         for _ in range(50):
@@ -150,6 +165,67 @@ def test_initialising_again_releases_the_values_it_replaces(fast):
         type(made).__init__(made, 1, 2, "AAPL", None, "other")
         type(made).__init__(made, 1, 2, "AAPL", None, held)
     assert sys.getrefcount(held) == before
+
+
+def test_instances_built_and_dropped_leave_their_values_as_they_were(fast):
+    held = object()
+    before = sys.getrefcount(held)
+    for _ in range(100):
+        made = fast(1, 2, "AAPL", None, held)
+        assert made.text is held
+    del made
+    assert sys.getrefcount(held) == before
+
+
+def _native_only() -> None:
+    if not frozen.NATIVE:
+        pytest.skip("the C __init__ is not built here (no C compiler at install)")
+
+
+def test_a_subclass_of_a_class_built_in_c_is_built_the_ordinary_way():
+    _native_only()
+
+    class Tagged(dict(IMPLEMENTATIONS_BY_ID)["c-constructor"]):  # a plain subclass: it gains a __dict__
+        pass
+
+    made = Tagged(1, 2, "AAPL", 7)
+    made.__dict__["tag"] = "kept"  # only a real Tagged instance has somewhere to put it
+    assert type(made) is Tagged and _values(made) == _values(_Plain(1, 2, "AAPL", 7)) and made.tag == "kept"
+
+
+def test_an_init_assigned_after_the_constructor_is_the_one_that_runs():
+    _native_only()
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Reassigned:
+        value: int
+
+    Reassigned.__init__ = frozen.native_init(Reassigned)
+    frozen.install_constructor(Reassigned)
+    assert Reassigned(1).value == 1
+
+    def doubled(self, value):
+        object.__setattr__(self, "value", value * 2)
+
+    Reassigned.__init__ = doubled
+    assert Reassigned(4).value == 8
+    with pytest.raises(TypeError):
+        Reassigned(4, 5)
+
+
+def test_the_constructor_is_installed_only_where_calling_the_class_would_use_it():
+    _native_only()
+
+    class Meta(type):
+        pass
+
+    class WithMetaclass(metaclass=Meta):
+        __slots__ = ("value",)
+
+    assert frozen.install_constructor(WithMetaclass) is False
+    assert frozen.install_constructor(int) is False  # defined in C: it has its own
+    with pytest.raises(TypeError, match="takes a class"):
+        frozen.install_constructor(object())
 
 
 def test_the_init_refuses_an_instance_of_another_class():
@@ -230,3 +306,51 @@ def test_a_c_init_built_from_older_source_is_not_used_and_the_python_one_runs(tm
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("False OrderAccepted(sequence=1")
     assert "built from an older source" in result.stderr and "make install" in result.stderr
+
+
+@pytest.mark.parametrize("cls", [param.values[0] for param in IMPLEMENTATIONS] + [_Plain],
+                         ids=[param.id for param in IMPLEMENTATIONS] + ["dataclass"])
+def test_a_field_reader_gives_the_named_fields_in_the_order_named(cls):
+    made = cls(1, 2, "AAPL", 19000, "why", detail={"a": 1}, flag=True)
+    reader = frozen.field_reader(cls, "text", "sequence", "detail", "price", "flag")
+    assert reader(made) == ("why", 1, {"a": 1}, 19000, True)
+    assert reader(made)[2] is made.detail
+
+
+def test_a_field_reader_refuses_names_the_class_does_not_have_and_a_single_name():
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        frozen.field_reader(_Plain, "symbol", "colour")
+    with pytest.raises(TypeError, match="at least two"):
+        frozen.field_reader(_Plain, "symbol")
+
+
+def test_the_c_field_reader_checks_what_it_reads():
+    _native_only()
+    reader = frozen.field_reader(_Plain, "symbol", "price")
+    assert type(reader).__name__ == "SlotReader"
+    with pytest.raises(TypeError, match="reads _Plain instances, not str"):
+        reader("AAPL")
+    with pytest.raises(TypeError, match="exactly one"):
+        reader(_Plain(1, 2, "AAPL"), _Plain(1, 2, "MSFT"))
+    never_initialised = object.__new__(_Plain)
+    with pytest.raises(AttributeError, match="symbol"):
+        reader(never_initialised)
+    held = object()
+    made = _Plain(1, 2, "AAPL", None, held)
+    before = sys.getrefcount(held)
+    values = [reader(made) for _ in range(100)]
+    assert sys.getrefcount(held) == before  # "text" is not read
+    wide = frozen.field_reader(_Plain, "text", "price")
+    values = [wide(made) for _ in range(100)]
+    assert sys.getrefcount(held) == before + 100
+    del values
+    assert sys.getrefcount(held) == before
+
+
+def test_the_engine_reads_commands_with_the_c_reader_where_it_is_built(missing_build):
+    import matching.engine as engine
+
+    if not frozen.NATIVE:
+        missing_build("matching._frozen_init is not built: the engine reads commands with operator.attrgetter "
+                      "(install with a C compiler: make install)")
+    assert type(engine.submit_fields).__name__ == "SlotReader"
