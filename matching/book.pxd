@@ -20,9 +20,12 @@ cdef class PriceLevel:
     cpdef unlink(self, Order order)
 
 cdef class OrderBook:
-    cdef public object instrument, symbol, bids, asks, buy_stops, sell_stops, last_trade_price, phase
+    cdef public object instrument, symbol, bids, asks, bid_at, ask_at, buy_stops, sell_stops, last_trade_price, phase
     cdef public object phase_reason, breaker
     @cython.locals(level=PriceLevel)
     cpdef PriceLevel rest(self, Order order)
     @cython.locals(level=PriceLevel)
     cpdef take_out(self, Order order)
+
+cpdef add_level(object levels, PriceLevel level)
+cpdef drop_level(object levels, object price)

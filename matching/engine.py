@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from matching.book import Order, OrderBook, highest_key, lowest_key
+from matching.book import Order, OrderBook, drop_level, highest_key, lowest_key
 from matching.breakers import CircuitBreakerRules, InstrumentBreaker, TradingPhase, TradingStatusReason, uncross
 from matching.commands import (
     AdvanceClock, CancelOrder, Command, EndTradingDay, HaltTrading, MassCancel, QueryOrder, RejectCancel,
@@ -264,7 +264,7 @@ class MatchingEngine:
         levels = book.bids if side is BUY else book.asks
         key = (id(levels), price)
         if key not in self._touched:
-            level = levels.get(price)
+            level = (book.bid_at if side is BUY else book.ask_at)(price)
             if level is None:
                 self._touched[key] = (book, side, 0, 0)
             else:
@@ -275,7 +275,7 @@ class MatchingEngine:
         now = self._now
         sequence = self._next_sequence
         for (_, price), (book, side, quantity, count) in self._touched.items():
-            level = (book.bids if side is BUY else book.asks).get(price)
+            level = (book.bid_at if side is BUY else book.ask_at)(price)
             if level is None:
                 if quantity or count:
                     events.append(BookLevelChanged(sequence, now, book.symbol, side, price, 0, 0))
@@ -544,7 +544,7 @@ class MatchingEngine:
                     break
                 resting = following
             if level.count == 0:
-                del levels[price]
+                drop_level(levels, price)
             if order.status is not NEW and order.status is not PARTIALLY_FILLED:
                 return
 

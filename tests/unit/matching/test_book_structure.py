@@ -2,7 +2,7 @@ import random
 
 from sortedcontainers import SortedDict
 
-from matching.book import highest_key, lowest_key
+from matching.book import PriceLevel, add_level, drop_level, highest_key, lowest_key
 from matching import Side
 from venue_harness import px
 
@@ -18,6 +18,36 @@ def test_the_fast_key_helpers_agree_with_sortedcontainers_public_api_as_keys_com
         if levels:
             assert lowest_key(levels) == levels.keys()[0]
             assert highest_key(levels) == levels.keys()[-1]
+
+
+def test_adding_and_dropping_levels_directly_leaves_the_same_sorted_dict_as_its_public_api():
+    rng = random.Random(5)
+    direct, public = SortedDict(), SortedDict()
+    for _ in range(20_000):
+        if public and rng.random() < 0.4:
+            price = rng.choice(public.keys())
+            drop_level(direct, price)
+            del public[price]
+        else:
+            price = rng.randint(1, 10**6)
+            if price in public:
+                continue  # add_level is for a new price only
+            add_level(direct, PriceLevel(price))
+            public[price] = price
+        if len(public) % 97 == 0:
+            assert list(direct.keys()) == list(public.keys())
+            direct._check()  # sortedcontainers' own consistency check of its sorted key list
+    assert list(direct.keys()) == list(public.keys())
+    direct._check()
+    assert all(direct[price].price == price for price in direct)
+
+
+def test_the_book_reads_its_levels_through_its_own_bids_and_asks(venue):
+    venue.buy(1, 10.00)
+    venue.sell(2, 10.01)
+    book = venue.engine.book("AAPL")
+    assert book.bid_at(px(10.00)) is book.bids[px(10.00)] and book.ask_at(px(10.01)) is book.asks[px(10.01)]
+    assert book.bid_at(px(10.01)) is None and book.ask_at(px(10.00)) is None
 
 
 def test_best_prices_follow_the_book(venue):
