@@ -117,8 +117,9 @@ class MatchingEngine:
         self._next_priority = 1
         # Every order of the trading day, plus open GTC/GTD orders from earlier days.
         self._orders: dict[int, Order] = {}
-        # (session, ClOrdID) -> order, for every ClOrdID a session used today (new, cancel or replace).
-        self._by_client_id: dict[tuple[str, str], Order] = {}
+        # session -> ClOrdID -> order, for every ClOrdID a session used today (new, cancel or replace).
+        # Nested rather than keyed by (session, ClOrdID): string keys hash once and need no tuple per lookup.
+        self._by_client_id: dict[str, dict[str, Order]] = {}
         # session -> open orders in entry order, for mass cancel and cancel-on-disconnect.
         self._open_by_session: dict[str, dict[int, Order]] = {}
         self._expiries: list[tuple[int, int]] = []  # heap of (expire_time_ns, order_id)
@@ -194,7 +195,7 @@ class MatchingEngine:
 
     def has_client_order_id(self, session: str, client_order_id: str) -> bool:
         """Whether the session used this ClOrdID today (a PossResend of it is answered with its order's status)."""
-        return (session, client_order_id) in self._by_client_id
+        return self._order_by_client_id(session, client_order_id) is not None
 
     @property
     def next_sequence(self) -> int:
@@ -316,15 +317,27 @@ class MatchingEngine:
             orig_client_order_id, order.symbol, order.side, order.quantity, order.price,
             order.cum_quantity, order.cum_notional, cancelled, reason))
 
+    def _order_by_client_id(self, session: str, client_order_id: str) -> Order | None:
+        """The order the session's ClOrdID named today (as a new order, cancel or replace), if any."""
+        ids = self._by_client_id.get(session)
+        return None if ids is None else ids.get(client_order_id)
+
+    def _client_order_ids(self, session: str) -> dict[str, Order]:
+        """The session's ClOrdIDs of today, to record a new one."""
+        ids = self._by_client_id.get(session)
+        if ids is None:
+            ids = self._by_client_id[session] = {}
+        return ids
+
     def _locate(self, session: str, firm: str, order_id: int | None, client_order_id: str | None) -> Order | None:
         """The firm's order named by OrderID, or by the session's ClOrdID; None hides other firms' orders."""
         if order_id is not None:
             order = self._orders.get(order_id)
             if order is not None and client_order_id is not None:
-                if self._by_client_id.get((order.session, client_order_id)) is not order:
+                if self._order_by_client_id(order.session, client_order_id) is not order:
                     return None  # the two ids name different orders
         elif client_order_id is not None:
-            order = self._by_client_id.get((session, client_order_id))
+            order = self._order_by_client_id(session, client_order_id)
         else:
             return None
         if order is None or order.firm != firm:
@@ -369,7 +382,7 @@ class MatchingEngine:
                 return OrderRejectReason.TOO_LATE_TO_ENTER, "the expire time has already passed"
         elif expire_time_ns is not None:
             return OrderRejectReason.OTHER, "an expire time is only allowed with time in force GTD"
-        if (session, client_order_id) in self._by_client_id:
+        if self._order_by_client_id(session, client_order_id) is not None:
             return (OrderRejectReason.DUPLICATE_ORDER,
                     f"ClOrdID {client_order_id!r} was already used today by this session")
         if book.phase is not OPEN:
@@ -408,7 +421,7 @@ class MatchingEngine:
         if protection_price is not None:
             order.protection_price = protection_price
         self._orders[order_id] = order
-        self._by_client_id[(session, client_order_id)] = order
+        self._client_order_ids(session)[client_order_id] = order
         session_orders = self._open_by_session.get(session)
         if session_orders is None:
             session_orders = self._open_by_session[session] = {}
@@ -680,7 +693,7 @@ class MatchingEngine:
             self._reject_cancel(cmd, response_to, order, CancelRejectReason.TOO_LATE_TO_CANCEL,
                                 f"order is already {order.status.value}")
             return None
-        if (session, client_order_id) in self._by_client_id:
+        if self._order_by_client_id(session, client_order_id) is not None:
             self._reject_cancel(cmd, response_to, order, CancelRejectReason.DUPLICATE_CLORDID,
                                 f"ClOrdID {client_order_id!r} was already used today by this session")
             return None
@@ -688,7 +701,7 @@ class MatchingEngine:
 
     def _report_if_seen(self, session: str, firm: str, client_order_id: str) -> bool:
         """For a possible resend: if this ClOrdID was already processed, report its order's status."""
-        order = self._by_client_id.get((session, client_order_id))
+        order = self._order_by_client_id(session, client_order_id)
         if order is None or order.firm != firm:
             return False
         self._report_status(session, order)
@@ -701,7 +714,7 @@ class MatchingEngine:
         order = self._check_amendable(cmd, REPLY_TO_CANCEL)
         if order is None:
             return
-        self._by_client_id[(session, client_order_id)] = order
+        self._client_order_ids(session)[client_order_id] = order
         previous_id = order.client_order_id
         order.client_order_id = client_order_id
         self._unbook(self._books[order.symbol], order)
@@ -748,7 +761,7 @@ class MatchingEngine:
             self._reject_cancel(cmd, REPLY_TO_REPLACE, order, reason, text)
             return
 
-        self._by_client_id[(session, client_order_id)] = order
+        self._client_order_ids(session)[client_order_id] = order
         previous_id = order.client_order_id
         order.client_order_id = client_order_id
         if quantity <= order.cum_quantity:
@@ -895,7 +908,9 @@ class MatchingEngine:
                 self._expire(order)
         # The new day starts with no ClOrdIDs used and only the open orders remembered.
         self._orders = {i: o for i, o in self._orders.items() if o.status.is_open}
-        self._by_client_id = {(o.session, o.client_order_id): o for o in self._orders.values()}
+        self._by_client_id = {}
+        for order in self._orders.values():
+            self._client_order_ids(order.session)[order.client_order_id] = order
         self._open_by_session = {s: orders for s, orders in self._open_by_session.items() if orders}
 
     # ------------------------------------------------------------------ circuit breakers and halts
