@@ -34,9 +34,9 @@ def lowest_key(levels: SortedDict) -> int:
 def add_level(levels: SortedDict, level: PriceLevel) -> None:
     """levels[level.price] = level, for a price levels does not hold yet.
 
-    SortedDict.__setitem__ without its Python frame and its membership test (see lowest_key): with the
-    compiled core that frame was a third of what a new price level cost. A test pins these helpers to
-    the public API's answer.
+    SortedDict.__setitem__ without its Python frame and its membership test (see lowest_key): the
+    compiled core otherwise runs a Python frame for every price level that appears or empties. A test
+    pins these helpers to the public API's answer.
     """
     levels._list_add(level.price)
     dict.__setitem__(levels, level.price, level)
@@ -156,8 +156,8 @@ class OrderBook:
         self.symbol = instrument.symbol
         self.bids: SortedDict = SortedDict()  # price -> PriceLevel; best bid is the last key
         self.asks: SortedDict = SortedDict()  # price -> PriceLevel; best ask is the first key
-        # bids.get and asks.get, bound once: compiled, looking the method up on the SortedDict at each call
-        # cost twice the lookup itself. The two dicts are never replaced (check_invariants checks).
+        # bids.get and asks.get, bound once: compiled, looking the method up on the SortedDict instance at
+        # each call cost more than the lookup itself. The two are never replaced (check_invariants checks).
         self.bid_at = self.bids.get
         self.ask_at = self.asks.get
         # stop price -> {order_id: Order} in arrival order

@@ -52,7 +52,7 @@ REPLY_TO_CANCEL = ReplyTo.CANCEL
 REPLY_TO_REPLACE = ReplyTo.REPLACE
 
 # A command's fields are read all at once: compiled, each read of one by name is a generic attribute
-# lookup, which cost more than the rest of checking a new order (see matching.frozen.field_reader).
+# lookup (about 130 instructions), and a new order's checks read a dozen (see matching.frozen.field_reader).
 checked_fields = field_reader(
     SubmitOrder, "session", "client_order_id", "order_type", "quantity", "price", "stop_price", "protection_price",
     "time_in_force", "expire_time_ns")
@@ -152,8 +152,8 @@ class MatchingEngine:
         self._events = events = []
         self._trade_high = self._trade_low = None
         kind = type(command)
-        # The three commands of nearly all traffic are called directly: compiled, that is a C call,
-        # where the table's bound methods cost about as much as a new order's checks.
+        # The three commands of nearly all traffic are called directly: compiled, that is a C call where
+        # the table's bound methods are Python calls (about 1% of a command's instructions).
         if kind is SubmitOrder:
             self._submit(command)
         elif kind is CancelOrder:
