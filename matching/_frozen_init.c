@@ -220,20 +220,22 @@ static PyObject *
 slot_construct(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     PyTypeObject *cls = (PyTypeObject *)callable;
-    PyObject *init = cls->tp_dict == NULL ? NULL : PyDict_GetItemWithError(cls->tp_dict, init_name);
-    if (init == NULL && PyErr_Occurred()) {
-        return NULL;
-    }
+    /* Through the type's method cache (a hit is a few instructions): the __init__ the class call would
+       run. A subclass without its own finds its base's, made for another class: the generic way. */
+    PyObject *init = _PyType_Lookup(cls, init_name);
     if (init == NULL || slot_init_type == NULL || !Py_IS_TYPE(init, slot_init_type)
             || ((SlotInit *)init)->cls != cls || cls->tp_new != PyBaseObject_Type.tp_new
             || PyType_HasFeature(cls, Py_TPFLAGS_IS_ABSTRACT)) {
         return generic_construct(cls, args, nargsf, kwnames);
     }
+    /* Held from here: the allocation may collect garbage, and that or a default factory could run code
+       that replaces __init__. */
+    Py_INCREF(init);
     PyObject *self = cls->tp_alloc(cls, 0);
     if (self == NULL) {
+        Py_DECREF(init);
         return NULL;
     }
-    Py_INCREF(init);  /* the binder may run default factories, which could replace __init__ */
     int bound = bind_and_store((SlotInit *)init, self, args, PyVectorcall_NARGS(nargsf), kwnames);
     Py_DECREF(init);
     if (bound < 0) {

@@ -36,8 +36,10 @@ cdef class MatchingEngine:
     cpdef _rest(self, OrderBook book, Order order)
     @cython.locals(level=PriceLevel, resting=Order, following=Order)
     cpdef _match(self, OrderBook book, Order order)
-    @cython.locals(order=Order, events=list)
+    @cython.locals(events=list)
     cpdef _fill(self, OrderBook book, Order aggressor, Order resting, object price)
+    cpdef _fill_side(self, Order order, object trade_id, object price, object quantity, object notional,
+                     bint is_aggressor, object sequence)
     @cython.locals(order=Order)
     cpdef _check_amendable(self, cmd, response_to)
     @cython.locals(order=Order, book=OrderBook)

@@ -126,7 +126,7 @@ class MatchingEngine:
         # Per command: its events, its time, and levels touched with their state before the command.
         self._events: list[Event] = []
         self._now = 0
-        self._touched: dict[tuple[int, int], tuple[OrderBook, Side, int, int]] = {}
+        self._touched: dict[tuple[OrderBook, Side, int], tuple[OrderBook, Side, int, int]] = {}
         # Highest and lowest trade price since stops were last checked.
         self._trade_high: int | None = None
         self._trade_low: int | None = None
@@ -262,8 +262,7 @@ class MatchingEngine:
 
     def _touch(self, book: OrderBook, side: Side, price: int) -> None:
         """Remember a level's state before its first change in this command."""
-        levels = book.bids if side is BUY else book.asks
-        key = (id(levels), price)
+        key = (book, side, price)  # the book hashes by identity: one book, one key per side and price
         if key not in self._touched:
             level = (book.bid_at if side is BUY else book.ask_at)(price)
             if level is None:
@@ -275,7 +274,7 @@ class MatchingEngine:
         events = self._events
         now = self._now
         sequence = self._next_sequence
-        for (_, price), (book, side, quantity, count) in self._touched.items():
+        for (_, _, price), (book, side, quantity, count) in self._touched.items():
             level = (book.bid_at if side is BUY else book.ask_at)(price)
             if level is None:
                 if quantity or count:
@@ -567,24 +566,12 @@ class MatchingEngine:
         trade_id = self._next_trade_id
         self._next_trade_id = trade_id + 1
         resting.level.quantity -= quantity
-        events = self._events
         now = self._now
         sequence = self._next_sequence
-        for order, is_aggressor in ((aggressor, True), (resting, False)):
-            order.cum_quantity += quantity
-            order.leaves_quantity -= quantity
-            order.cum_notional += notional
-            if order.leaves_quantity:
-                order.status = PARTIALLY_FILLED
-            else:
-                if order.level is not None:
-                    order.level.unlink(order)
-                self._close(order, FILLED)
-            events.append(OrderFilled(
-                sequence, now, order.order_id, order.session, order.firm, order.client_order_id,
-                order.symbol, order.side, order.quantity, order.price, trade_id, price, quantity,
-                order.cum_quantity, order.leaves_quantity, order.cum_notional, is_aggressor))
-            sequence += 1
+        self._fill_side(aggressor, trade_id, price, quantity, notional, True, sequence)
+        self._fill_side(resting, trade_id, price, quantity, notional, False, sequence + 1)
+        sequence += 2
+        events = self._events
         buyer, seller = (aggressor, resting) if aggressor.side is BUY else (resting, aggressor)
         events.append(TradeExecuted(
             sequence, now, trade_id, book.symbol, price, quantity, aggressor.side,
@@ -602,6 +589,23 @@ class MatchingEngine:
             self._trade_high = price
         elif price < self._trade_low:
             self._trade_low = price
+
+    def _fill_side(self, order: Order, trade_id: int, price: int, quantity: int, notional: int, is_aggressor: bool,
+                   sequence: int) -> None:
+        """One side of a trade: the order's quantities and status, and its OrderFilled."""
+        order.cum_quantity += quantity
+        order.leaves_quantity -= quantity
+        order.cum_notional += notional
+        if order.leaves_quantity:
+            order.status = PARTIALLY_FILLED
+        else:
+            if order.level is not None:
+                order.level.unlink(order)
+            self._close(order, FILLED)
+        self._events.append(OrderFilled(
+            sequence, self._now, order.order_id, order.session, order.firm, order.client_order_id,
+            order.symbol, order.side, order.quantity, order.price, trade_id, price, quantity,
+            order.cum_quantity, order.leaves_quantity, order.cum_notional, is_aggressor))
 
     def _prevent_self_trade(self, incoming: Order, resting: Order) -> bool:
         """Apply the incoming order's self-trade prevention; return whether it may keep matching."""
