@@ -1,4 +1,4 @@
-/* A C __init__ for frozen slotted dataclasses (see matching/frozen.py).
+/* A C __init__, class constructor and field reader for frozen slotted dataclasses (see matching/frozen.py).
  *
  * A frozen dataclass's own __init__ stores each field through object.__setattr__, and the Python
  * fallback in frozen.py through each slot's descriptor: a call per field either way, most of the
@@ -608,8 +608,8 @@ module_exec(PyObject *module)
             return -1;
         }
     }
-    /* The constructor checks __init__ against this type; the module keeps it alive, and a class
-       made with a later copy of the module is checked against that copy's. */
+    /* The constructor checks __init__ against this type. A second module object made from this file
+       (a re-import) replaces it: classes made with the first then take the generic way, still right. */
     Py_XSETREF(slot_init_type, (PyTypeObject *)Py_NewRef(type));
     /* matching/frozen.py uses this module only at the version it was written for: an install whose
        compile failed keeps the previous build, which may take other arguments. */
@@ -645,7 +645,8 @@ static PyModuleDef_Slot module_slots[] = {
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "matching._frozen_init",
-    .m_doc = "A C __init__ for frozen slotted dataclasses (see matching/frozen.py).",
+    .m_doc = "A C __init__, class constructor and field reader for frozen slotted dataclasses "
+             "(see matching/frozen.py).",
     .m_size = sizeof(ModuleState),
     .m_methods = module_methods,
     .m_slots = module_slots,
