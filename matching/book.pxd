@@ -13,7 +13,8 @@ cdef class Order:
     cdef public Order next
 
 cdef class PriceLevel:
-    cdef public object price, quantity, count
+    cdef public object price, side, quantity, count, quantity_before, count_before
+    cdef public bint touched
     cdef public Order head
     cdef public Order tail
     cpdef append(self, Order order)
@@ -25,7 +26,17 @@ cdef class OrderBook:
     @cython.locals(level=PriceLevel)
     cpdef PriceLevel rest(self, Order order)
     @cython.locals(level=PriceLevel)
+    cpdef PriceLevel open_level(self, object side, object price)
+    @cython.locals(level=PriceLevel)
     cpdef take_out(self, Order order)
 
+@cython.locals(maxes=list, sublist=list, low=Py_ssize_t, high=Py_ssize_t, middle=Py_ssize_t)
 cpdef add_level(object levels, PriceLevel level)
+@cython.locals(maxes=list, lists=list, sublist=list, position=Py_ssize_t, remaining=Py_ssize_t)
 cpdef drop_level(object levels, object price)
+cpdef lowest_key(object levels)
+cpdef highest_key(object levels)
+@cython.locals(low=Py_ssize_t, high=Py_ssize_t, middle=Py_ssize_t)
+cdef Py_ssize_t _bisect_left(list values, object value)
+@cython.locals(low=Py_ssize_t, high=Py_ssize_t, middle=Py_ssize_t)
+cdef Py_ssize_t _bisect_right(list values, object value)

@@ -34,18 +34,84 @@ def lowest_key(levels: SortedDict) -> int:
 def add_level(levels: SortedDict, level: PriceLevel) -> None:
     """levels[level.price] = level, for a price levels does not hold yet.
 
-    SortedDict.__setitem__ without its Python frame and its membership test (see lowest_key): the
-    compiled core otherwise runs a Python frame for every price level that appears or empties. A test
-    pins these helpers to the public API's answer.
+    SortedDict.__setitem__ without its membership test, and its sorted key list's `add` without a
+    Python frame: compiled, the core otherwise ran two Python frames (some 6,000 instructions) for every
+    price level that appears. Only the common case is done here: no sublist to split and no positional
+    index to update; anything else goes to sortedcontainers' own `add`. A test pins these helpers to the
+    public API's answer.
     """
-    levels._list_add(level.price)
-    dict.__setitem__(levels, level.price, level)
+    price = level.price
+    dict.__setitem__(levels, price, level)
+    keys = levels._list
+    maxes = keys._maxes
+    if maxes and not keys._index:
+        # bisect_right(maxes, price), written out: compiled, a C loop where bisect is a Python call
+        low, high = 0, len(maxes)
+        while low < high:
+            middle = (low + high) >> 1
+            if price < maxes[middle]:
+                high = middle
+            else:
+                low = middle + 1
+        if low == len(maxes):
+            sublist = keys._lists[low - 1]
+            if len(sublist) < keys._load << 1:
+                sublist.append(price)
+                maxes[low - 1] = price
+                keys._len += 1
+                return
+        else:
+            sublist = keys._lists[low]
+            if len(sublist) < keys._load << 1:
+                sublist.insert(_bisect_right(sublist, price), price)
+                keys._len += 1
+                return
+    keys.add(price)
 
 
 def drop_level(levels: SortedDict, price: int) -> None:
-    """del levels[price] (SortedDict.__delitem__ without its Python frame)."""
+    """del levels[price], for a price levels holds (see add_level: the common case of the key list's
+    `remove` without a Python frame, everything else through it)."""
     dict.__delitem__(levels, price)
-    levels._list_remove(price)
+    keys = levels._list
+    if not keys._index:
+        maxes = keys._maxes
+        lists = keys._lists
+        position = _bisect_left(maxes, price)
+        sublist = lists[position]
+        remaining = len(sublist) - 1
+        # sortedcontainers merges a sublist left at half its load or less into a neighbour, and drops an
+        # emptied one; neither happens here
+        if remaining > keys._load >> 1 or (remaining and len(lists) == 1):
+            del sublist[_bisect_left(sublist, price)]
+            maxes[position] = sublist[-1]
+            keys._len -= 1
+            return
+    keys.remove(price)
+
+
+def _bisect_left(values: list, value: int) -> int:
+    """bisect.bisect_left, which compiled is a C loop where bisect's is a Python call."""
+    low, high = 0, len(values)
+    while low < high:
+        middle = (low + high) >> 1
+        if values[middle] < value:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def _bisect_right(values: list, value: int) -> int:
+    """bisect.bisect_right (see _bisect_left)."""
+    low, high = 0, len(values)
+    while low < high:
+        middle = (low + high) >> 1
+        if value < values[middle]:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def highest_key(levels: SortedDict) -> int:
@@ -102,14 +168,24 @@ class Order:
 
 
 class PriceLevel:
-    __slots__ = ("price", "head", "tail", "quantity", "count")
+    """The orders resting at one price on one side, oldest first.
 
-    def __init__(self, price: int) -> None:
+    `touched`, `quantity_before` and `count_before` belong to the engine: the level's state before the
+    first change in the command being processed, for the BookLevelChanged it reports at the end.
+    """
+
+    __slots__ = ("price", "side", "head", "tail", "quantity", "count", "touched", "quantity_before", "count_before")
+
+    def __init__(self, price: int, side: Side) -> None:
         self.price = price
+        self.side = side
         self.head: Order | None = None
         self.tail: Order | None = None
         self.quantity = 0
         self.count = 0
+        self.touched = False
+        self.quantity_before = 0
+        self.count_before = 0
 
     def append(self, order: Order) -> None:
         tail = self.tail
@@ -178,12 +254,17 @@ class OrderBook:
         return lowest_key(self.asks) if self.asks else None
 
     def rest(self, order: Order) -> PriceLevel:
-        buy = order.side is BUY
-        level = (self.bid_at if buy else self.ask_at)(order.price)
+        """Queue `order` at the back of its price level, opening the level if it is new."""
+        level = (self.bid_at if order.side is BUY else self.ask_at)(order.price)
         if level is None:
-            level = PriceLevel(order.price)
-            add_level(self.bids if buy else self.asks, level)
+            level = self.open_level(order.side, order.price)
         level.append(order)
+        return level
+
+    def open_level(self, side: Side, price: int) -> PriceLevel:
+        """A new, empty level at a price where `side` has none."""
+        level = PriceLevel(price, side)
+        add_level(self.bids if side is BUY else self.asks, level)
         return level
 
     def take_out(self, order: Order) -> None:
@@ -259,6 +340,8 @@ class OrderBook:
             for price, level in levels.items():
                 assert level.price == price, f"{self.symbol}: level keyed {price} says {level.price}"
                 assert level.count > 0, f"{self.symbol}: empty {side.value} level {price} kept"
+                assert level.side is side, f"{self.symbol}: {side.value} level {price} says {level.side}"
+                assert not level.touched, f"{self.symbol}: level {price} still marked as changed by a command"
                 total = count = 0
                 last_priority = None
                 prev = None

@@ -3,11 +3,11 @@
 # extension type and the methods below are C calls with typed books, orders and levels.
 # Every attribute the engine keeps must be declared here: an extension type has no __dict__.
 cimport cython
-from matching.book cimport Order, PriceLevel, OrderBook
+from matching.book cimport Order, PriceLevel, OrderBook, drop_level, highest_key, lowest_key
 
 cdef class MatchingEngine:
-    cdef public dict _books, _by_client_id, _deadlines, _handlers, _orders, _open_by_session, _touched
-    cdef public list _events, _expiries
+    cdef public dict _books, _by_client_id, _deadlines, _handlers, _orders, _open_by_session
+    cdef public list _events, _expiries, _touched
     cdef public object _clock, _next_order_id, _next_priority, _next_review_ns, _next_sequence, _next_trade_id
     cdef public object _now, _queue_when_halted, _rules, _trade_high, _trade_low
     cdef object __weakref__
@@ -15,9 +15,9 @@ cdef class MatchingEngine:
     @cython.locals(events=list)
     cpdef list process(self, command)
     cpdef _sequence(self)
-    @cython.locals(level=PriceLevel)
-    cpdef _touch(self, OrderBook book, object side, object price)
-    @cython.locals(level=PriceLevel, book=OrderBook, events=list)
+    @cython.locals(touched=list)
+    cpdef _touch(self, OrderBook book, PriceLevel level)
+    @cython.locals(level=PriceLevel, current=PriceLevel, book=OrderBook, events=list, touched=list, index=Py_ssize_t)
     cpdef _emit_level_changes(self)
     cpdef _close(self, Order order, object status)
     cpdef _unbook(self, OrderBook book, Order order)
@@ -33,6 +33,7 @@ cdef class MatchingEngine:
     @cython.locals(book=OrderBook, order=Order, session_orders=dict)
     cpdef _submit(self, cmd)
     cpdef _execute(self, OrderBook book, Order order)
+    @cython.locals(level=PriceLevel)
     cpdef _rest(self, OrderBook book, Order order)
     @cython.locals(level=PriceLevel, resting=Order, following=Order)
     cpdef _match(self, OrderBook book, Order order)

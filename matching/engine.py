@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from matching.book import Order, OrderBook, drop_level, highest_key, lowest_key
+from matching.book import Order, OrderBook, PriceLevel, drop_level, highest_key, lowest_key
 from matching.breakers import CircuitBreakerRules, InstrumentBreaker, TradingPhase, TradingStatusReason, uncross
 from matching.commands import (
     AdvanceClock, CancelOrder, Command, EndTradingDay, HaltTrading, MassCancel, QueryOrder, RejectCancel,
@@ -123,10 +123,11 @@ class MatchingEngine:
         # session -> open orders in entry order, for mass cancel and cancel-on-disconnect.
         self._open_by_session: dict[str, dict[int, Order]] = {}
         self._expiries: list[tuple[int, int]] = []  # heap of (expire_time_ns, order_id)
-        # Per command: its events, its time, and levels touched with their state before the command.
+        # Per command: its events, its time, and the levels it changed, each after its book (book, level,
+        # book, level, ...; no tuples): each level keeps its state before the command (PriceLevel.touched).
         self._events: list[Event] = []
         self._now = 0
-        self._touched: dict[tuple[OrderBook, Side, int], tuple[OrderBook, Side, int, int]] = {}
+        self._touched: list[OrderBook | PriceLevel] = []
         # Highest and lowest trade price since stops were last checked.
         self._trade_high: int | None = None
         self._trade_low: int | None = None
@@ -260,31 +261,51 @@ class MatchingEngine:
         self._next_sequence = sequence + 1
         return sequence
 
-    def _touch(self, book: OrderBook, side: Side, price: int) -> None:
-        """Remember a level's state before its first change in this command."""
-        key = (book, side, price)  # the book hashes by identity: one book, one key per side and price
-        if key not in self._touched:
-            level = (book.bid_at if side is BUY else book.ask_at)(price)
-            if level is None:
-                self._touched[key] = (book, side, 0, 0)
-            else:
-                self._touched[key] = (book, side, level.quantity, level.count)
+    def _touch(self, book: OrderBook, level: PriceLevel) -> None:
+        """Remember a resting level's state before its first change in this command.
+
+        Kept on the level itself: a dict keyed by (book, side, price) cost a tuple, its hash and two
+        lookups per change. A level opened by the command is touched when it opens (see _rest).
+        """
+        if not level.touched:
+            level.touched = True
+            level.quantity_before = level.quantity
+            level.count_before = level.count
+            touched = self._touched
+            touched.append(book)
+            touched.append(level)
 
     def _emit_level_changes(self) -> None:
+        """One BookLevelChanged per price level whose quantity or order count the command changed, in the
+        order the command first touched them, with the level's state at the end of the command."""
         events = self._events
         now = self._now
         sequence = self._next_sequence
-        for (_, _, price), (book, side, quantity, count) in self._touched.items():
-            level = (book.bid_at if side is BUY else book.ask_at)(price)
-            if level is None:
-                if quantity or count:
-                    events.append(BookLevelChanged(sequence, now, book.symbol, side, price, 0, 0))
-                    sequence += 1
-            elif level.quantity != quantity or level.count != count:
-                events.append(BookLevelChanged(sequence, now, book.symbol, side, price, level.quantity, level.count))
+        touched = self._touched
+        for index in range(0, len(touched), 2):
+            level = touched[index + 1]
+            if not level.touched:
+                continue  # its price was reported with an earlier level's (below)
+            level.touched = False
+            book = touched[index]
+            quantity = level.quantity
+            count = level.count
+            if not count:
+                # Emptied, so dropped from the book. A level opened at the same price later in the command
+                # (a replace re-queueing there, say) is touched too: report the price once, as it ends.
+                current = (book.bid_at if level.side is BUY else book.ask_at)(level.price)
+                if current is not None:
+                    if not current.touched:
+                        continue  # a level emptied in between: the price is reported already
+                    current.touched = False
+                    quantity = current.quantity
+                    count = current.count
+            if quantity != level.quantity_before or count != level.count_before:
+                events.append(BookLevelChanged(sequence, now, book.symbol, level.side, level.price, quantity,
+                                               count))
                 sequence += 1
         self._next_sequence = sequence
-        self._touched.clear()
+        del touched[:]
 
     def _close(self, order: Order, status: OrderStatus) -> None:
         order.status = status
@@ -294,7 +315,7 @@ class MatchingEngine:
     def _unbook(self, book: OrderBook, order: Order) -> None:
         """Take an open order out of wherever it waits: a price level or the stop book."""
         if order.level is not None:
-            self._touch(book, order.side, order.price)
+            self._touch(book, order.level)
             book.take_out(order)
         elif order.stop_price is not None and self._waiting_for_trigger(book, order):
             book.remove_stop(order)
@@ -473,8 +494,15 @@ class MatchingEngine:
     def _rest(self, book: OrderBook, order: Order) -> None:
         order.priority = self._next_priority  # time priority from the moment it rests (or re-rests)
         self._next_priority += 1
-        self._touch(book, order.side, order.price)
-        book.rest(order)
+        level = (book.bid_at if order.side is BUY else book.ask_at)(order.price)
+        if level is None:
+            level = book.open_level(order.side, order.price)
+            level.touched = True  # with nothing before: quantity_before and count_before are 0
+            self._touched.append(book)
+            self._touched.append(level)
+        else:
+            self._touch(book, level)
+        level.append(order)
 
     def _why_market_stopped(self, book: OrderBook, order: Order) -> CancelReason:
         buy = order.side is BUY
@@ -542,8 +570,8 @@ class MatchingEngine:
             price = lowest_key(levels) if buy else highest_key(levels)
             if limit is not None and (price > limit if buy else price < limit):
                 return
-            self._touch(book, SELL if buy else BUY, price)
-            level = levels[price]
+            level = (book.ask_at if buy else book.bid_at)(price)
+            self._touch(book, level)
             resting = level.head
             while resting is not None:
                 following = resting.next
@@ -784,7 +812,7 @@ class MatchingEngine:
         elif keeps_priority:
             reduction = order.quantity - quantity
             if reduction:
-                self._touch(book, order.side, order.price)
+                self._touch(book, order.level)
                 order.level.quantity -= reduction
         else:
             self._unbook(book, order)
@@ -922,7 +950,9 @@ class MatchingEngine:
     def _watch_bands(self) -> None:
         """After a command: schedule a review of reference prices after trades; enter or leave limit states."""
         seen = None
-        for book, _, _, _ in self._touched.values():
+        touched = self._touched
+        for index in range(0, len(touched), 2):
+            book = touched[index]
             if book is seen:  # a command's levels come book by book; checking a book twice is harmless
                 continue
             seen = book
@@ -963,7 +993,7 @@ class MatchingEngine:
                 (SELL, book.asks, book.asks.irange(maximum=breaker.band_low - 1), breaker.band_low)):
             for price in list(prices):
                 for order in list(levels[price]):
-                    self._touch(book, side, price)
+                    self._touch(book, order.level)
                     book.take_out(order)
                     self._reprice(order, edge)
                     self._rest(book, order)
@@ -1061,7 +1091,7 @@ class MatchingEngine:
         self._next_trade_id = trade_id + 1
         events = self._events
         for order in (buy, sell):
-            self._touch(book, order.side, order.price)
+            self._touch(book, order.level)
             level = order.level
             level.quantity -= quantity
             order.cum_quantity += quantity

@@ -32,7 +32,7 @@ def test_adding_and_dropping_levels_directly_leaves_the_same_sorted_dict_as_its_
             price = rng.randint(1, 10**6)
             if price in public:
                 continue  # add_level is for a new price only
-            add_level(direct, PriceLevel(price))
+            add_level(direct, PriceLevel(price, Side.BUY))
             public[price] = price
         if len(public) % 97 == 0:
             assert list(direct.keys()) == list(public.keys())
