@@ -21,6 +21,7 @@ cdef class PriceLevel:
     cpdef unlink(self, Order order)
 
 cdef class OrderBook:
+    cdef public list bid_prices, ask_prices
     cdef public object instrument, symbol, bids, asks, bid_at, ask_at, buy_stops, sell_stops, last_trade_price, phase
     cdef public object phase_reason, breaker
     @cython.locals(level=PriceLevel)

@@ -224,8 +224,8 @@ class PriceLevel:
 class OrderBook:
     """Bids and asks by price, plus untriggered stops; the engine does all the mutating."""
 
-    __slots__ = ("instrument", "symbol", "bids", "asks", "bid_at", "ask_at", "buy_stops", "sell_stops",
-                 "last_trade_price", "phase", "phase_reason", "breaker")
+    __slots__ = ("instrument", "symbol", "bids", "asks", "bid_at", "ask_at", "bid_prices", "ask_prices",
+                 "buy_stops", "sell_stops", "last_trade_price", "phase", "phase_reason", "breaker")
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
@@ -236,6 +236,11 @@ class OrderBook:
         # each call cost more than the lookup itself. The two are never replaced (check_invariants checks).
         self.bid_at = self.bids.get
         self.ask_at = self.asks.get
+        # Their prices in order, as sortedcontainers keeps them: a list of sorted sublists, changed in place
+        # and never replaced. The best bid is bid_prices[-1][-1], the best ask ask_prices[0][0], one C
+        # index each where lowest_key is two attribute reads more (check_invariants checks both lists).
+        self.bid_prices: list[list[int]] = self.bids._list._lists
+        self.ask_prices: list[list[int]] = self.asks._list._lists
         # stop price -> {order_id: Order} in arrival order
         self.buy_stops: SortedDict = SortedDict()
         self.sell_stops: SortedDict = SortedDict()
@@ -248,10 +253,10 @@ class OrderBook:
         return self.bids if side is BUY else self.asks
 
     def best_bid(self) -> int | None:
-        return highest_key(self.bids) if self.bids else None
+        return self.bid_prices[-1][-1] if self.bid_prices else None
 
     def best_ask(self) -> int | None:
-        return lowest_key(self.asks) if self.asks else None
+        return self.ask_prices[0][0] if self.ask_prices else None
 
     def rest(self, order: Order) -> PriceLevel:
         """Queue `order` at the back of its price level, opening the level if it is new."""
@@ -336,6 +341,12 @@ class OrderBook:
         """Raise AssertionError if the book is inconsistent. Tests call this after every step."""
         assert self.bid_at.__self__ is self.bids and self.ask_at.__self__ is self.asks, (
             f"{self.symbol}: bid_at / ask_at read other dicts than bids / asks")
+        assert self.bid_prices is self.bids._list._lists and self.ask_prices is self.asks._list._lists, (
+            f"{self.symbol}: bid_prices / ask_prices are not the books' own key lists")
+        assert [p for sublist in self.bid_prices for p in sublist] == list(self.bids.keys()), (
+            f"{self.symbol}: bid prices out of step with the bids")
+        assert [p for sublist in self.ask_prices for p in sublist] == list(self.asks.keys()), (
+            f"{self.symbol}: ask prices out of step with the asks")
         for side, levels in ((Side.BUY, self.bids), (Side.SELL, self.asks)):
             for price, level in levels.items():
                 assert level.price == price, f"{self.symbol}: level keyed {price} says {level.price}"

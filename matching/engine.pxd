@@ -35,7 +35,7 @@ cdef class MatchingEngine:
     cpdef _execute(self, OrderBook book, Order order)
     @cython.locals(level=PriceLevel)
     cpdef _rest(self, OrderBook book, Order order)
-    @cython.locals(level=PriceLevel, resting=Order, following=Order)
+    @cython.locals(level=PriceLevel, resting=Order, following=Order, prices=list)
     cpdef _match(self, OrderBook book, Order order)
     @cython.locals(events=list)
     cpdef _fill(self, OrderBook book, Order aggressor, Order resting, object price)

@@ -305,7 +305,7 @@ class MatchingEngine:
                                                count))
                 sequence += 1
         self._next_sequence = sequence
-        del touched[:]
+        touched.clear()
 
     def _close(self, order: Order, status: OrderStatus) -> None:
         order.status = status
@@ -566,8 +566,9 @@ class MatchingEngine:
             elif limit is None or limit < breaker.band_low:
                 limit = breaker.band_low
         check_self = order.stp is not None
-        while levels:
-            price = lowest_key(levels) if buy else highest_key(levels)
+        prices = book.ask_prices if buy else book.bid_prices
+        while prices:
+            price = prices[0][0] if buy else prices[-1][-1]
             if limit is not None and (price > limit if buy else price < limit):
                 return
             level = (book.ask_at if buy else book.bid_at)(price)
@@ -965,10 +966,9 @@ class MatchingEngine:
 
     def _check_limit_state(self, book: OrderBook, breaker: InstrumentBreaker) -> None:
         """Enter or leave the limit state: the best bid at the upper band, or the best offer at the lower."""
-        bids, asks = book.bids, book.asks
-        # highest_key / lowest_key, inline: this runs after every command
-        at_band = ((bids and bids._list._lists[-1][-1] >= breaker.band_high)
-                   or (asks and asks._list._lists[0][0] <= breaker.band_low))
+        bids, asks = book.bid_prices, book.ask_prices  # the best prices in one index each: after every command
+        at_band = ((bids and bids[-1][-1] >= breaker.band_high)
+                   or (asks and asks[0][0] <= breaker.band_low))
         if at_band:
             if breaker.limit_state_since is None:
                 breaker.limit_state_since = self._now

@@ -7,7 +7,7 @@ budget). `fast_init` replaces it with one that stores the arguments straight
 into the slots: in C where the package was built with its extension
 (matching/_frozen_init.c), else in Python through each slot's own descriptor. In C,
 calling the class also skips type.__call__: the instance is allocated and filled in
-one call.
+one call, and freeing it releases its slots without the generic deallocator's checks.
 The class stays an ordinary frozen dataclass: fields(), repr, equality, hashing,
 keywords, kw_only fields, defaults and default factories, the TypeErrors of a bad
 call and the FrozenInstanceError on assignment are unchanged.
@@ -25,13 +25,14 @@ try:
     from matching import _frozen_init
 except ImportError:  # installed without a C compiler: the Python fallback below
     _frozen_init = None
-if _frozen_init is not None and getattr(_frozen_init, "API_VERSION", None) != 3:
+if _frozen_init is not None and getattr(_frozen_init, "API_VERSION", None) != 4:
     # A failed compile leaves the previous build in place; one from older C may take other arguments.
     warnings.warn("matching/_frozen_init was built from an older source; using the slower Python __init__: "
                   "run `make install` to rebuild it", RuntimeWarning, stacklevel=2)
     _frozen_init = None
 slot_initializer = None if _frozen_init is None else _frozen_init.slot_initializer
 install_constructor = None if _frozen_init is None else _frozen_init.install_constructor
+install_deallocator = None if _frozen_init is None else _frozen_init.install_deallocator
 slot_reader = None if _frozen_init is None else _frozen_init.slot_reader
 
 T = TypeVar("T")
@@ -51,6 +52,9 @@ def fast_init(cls: type[T]) -> type[T]:
         # Calling the class then builds the instance in one C call: type.__call__ would pack the
         # arguments into a tuple, look __init__ up and call it bound, about half an event's cost.
         install_constructor(cls)
+        # Freeing it releases its slots and nothing else: the generic deallocator's checks for weak
+        # references, finalizers and a __dict__ (which these classes cannot have) cost as much again.
+        install_deallocator(cls)
     return cls
 
 

@@ -4,12 +4,14 @@ binds and stores exactly as the dataclass's own __init__ does, in C and in the P
 from __future__ import annotations
 
 import dataclasses
+import gc
 import inspect
 import os
 import pickle
 import shutil
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,7 @@ if frozen.NATIVE:
 
     BuiltInC.__init__ = frozen.native_init(BuiltInC)
     assert frozen.install_constructor(BuiltInC)
+    assert frozen.install_deallocator(BuiltInC)
     IMPLEMENTATIONS.append(pytest.param(BuiltInC, id="c-constructor"))
 
 
@@ -226,6 +229,111 @@ def test_the_constructor_is_installed_only_where_calling_the_class_would_use_it(
     assert frozen.install_constructor(int) is False  # defined in C: it has its own
     with pytest.raises(TypeError, match="takes a class"):
         frozen.install_constructor(object())
+
+
+class _Marker:
+    """A value whose release a test can see (a weak reference to it dies)."""
+
+
+def test_dropping_instances_releases_their_fields_and_their_class_once_each():
+    _native_only()
+    cls = dict(IMPLEMENTATIONS_BY_ID)["c-constructor"]
+    held = _Marker()
+    before = sys.getrefcount(held), sys.getrefcount(cls)
+    for _ in range(100):
+        made = cls(1, 2, "AAPL", held, held, detail={"k": held}, flag=held)
+    del made
+    assert (sys.getrefcount(held), sys.getrefcount(cls)) == before
+    last = weakref.ref(held)
+    cls(1, 2, "AAPL", held)
+    del held
+    assert last() is None
+
+
+def test_a_subclass_instance_releases_its_own_slots_its_dict_and_its_bases_fields():
+    _native_only()
+
+    class Tagged(dict(IMPLEMENTATIONS_BY_ID)["c-constructor"]):  # gains a __dict__ and weak references
+        pass
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Extended(dict(IMPLEMENTATIONS_BY_ID)["c-constructor"]):
+        extra: object = None
+
+    held, own = _Marker(), _Marker()
+    before = sys.getrefcount(held), sys.getrefcount(own), sys.getrefcount(Tagged), sys.getrefcount(Extended)
+    for _ in range(100):
+        tagged = Tagged(1, 2, "AAPL", held, held)
+        tagged.__dict__["tag"] = own
+        watched = weakref.ref(tagged)
+        del tagged
+        assert watched() is None
+        extended = Extended(1, 2, "AAPL", held, extra=own)
+        assert extended.extra is own and extended.price is held
+        del extended
+    assert (sys.getrefcount(held), sys.getrefcount(own), sys.getrefcount(Tagged),
+            sys.getrefcount(Extended)) == before
+
+
+def test_an_instance_in_a_reference_cycle_is_collected():
+    _native_only()
+    cls = dict(IMPLEMENTATIONS_BY_ID)["c-constructor"]
+    box, marker = [], _Marker()
+    box.append(cls(1, 2, "AAPL", box, marker))
+    gone = weakref.ref(marker)
+    del box, marker
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_finalizer_assigned_after_the_deallocator_still_runs():
+    _native_only()
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Finalized:
+        value: object
+
+    Finalized.__init__ = frozen.native_init(Finalized)
+    frozen.install_constructor(Finalized)
+    assert frozen.install_deallocator(Finalized)
+    finalized = []
+    Finalized.__del__ = lambda self: finalized.append(self.value)
+    held = _Marker()
+    before = sys.getrefcount(held)
+    Finalized(held)
+    assert finalized == [held]
+    finalized.clear()
+    assert sys.getrefcount(held) == before
+
+
+def test_the_deallocator_is_installed_only_on_classes_with_nothing_but_slots():
+    _native_only()
+
+    class WithDict:
+        pass
+
+    class WithWeakReferences:
+        __slots__ = ("value", "__weakref__")
+
+    class WithFinalizer:
+        __slots__ = ("value",)
+
+        def __del__(self) -> None:
+            pass
+
+    class Meta(type):
+        pass
+
+    class WithMetaclass(metaclass=Meta):
+        __slots__ = ("value",)
+
+    class OverAListSubclass(list):
+        __slots__ = ("value",)
+
+    for cls in (WithDict, WithWeakReferences, WithFinalizer, WithMetaclass, OverAListSubclass, int):
+        assert frozen.install_deallocator(cls) is False, cls
+    with pytest.raises(TypeError, match="takes a class"):
+        frozen.install_deallocator(object())
 
 
 def test_the_init_refuses_an_instance_of_another_class():
