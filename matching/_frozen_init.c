@@ -1,5 +1,5 @@
 /* A C __init__, class constructor, deallocator and field reader for frozen slotted dataclasses (see
- * matching/frozen.py).
+ * matching/frozen.py), and two dict operations for the compiled book (dict_set_item, dict_del_item).
  *
  * A frozen dataclass's own __init__ stores each field through object.__setattr__, and the Python
  * fallback in frozen.py through each slot's descriptor: a call per field either way, most of the
@@ -645,7 +645,43 @@ install_deallocator(PyObject *module, PyObject *cls_arg)
     Py_RETURN_TRUE;
 }
 
+/* dict_set_item(d, key, value) and dict_del_item(d, key): PyDict_SetItem / PyDict_DelItem on a dict or
+   a dict subclass, past the subclass's own __setitem__ / __delitem__. The compiled book keeps a
+   SortedDict's dict and its sorted key list in step itself (matching/book.py: add_level, drop_level);
+   from Python, dict.__setitem__(d, ...) looks the method up on `dict` and calls it through a slot
+   wrapper with an argument tuple, some 1,600 instructions. */
+static PyObject *
+dict_set_item(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyDict_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "dict_set_item(d, key, value) takes a dict and two more arguments");
+        return NULL;
+    }
+    if (PyDict_SetItem(args[0], args[1], args[2]) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+dict_del_item(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "dict_del_item(d, key) takes a dict and a key");
+        return NULL;
+    }
+    if (PyDict_DelItem(args[0], args[1]) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
+    {"dict_set_item", (PyCFunction)(void (*)(void))dict_set_item, METH_FASTCALL,
+     "dict_set_item(d, key, value): dict.__setitem__(d, key, value) for a dict or a dict subclass, in one C call."},
+    {"dict_del_item", (PyCFunction)(void (*)(void))dict_del_item, METH_FASTCALL,
+     "dict_del_item(d, key): dict.__delitem__(d, key) for a dict or a dict subclass, in one C call (KeyError "
+     "when the key is missing)."},
     {"slot_reader", slot_reader, METH_VARARGS,
      "slot_reader(cls, names, descriptors) -> a callable that, given an instance of cls, returns the tuple of "
      "the values of the slots named (each descriptor the slot's member descriptor)."},
@@ -702,7 +738,7 @@ module_exec(PyObject *module)
     }
     /* matching/frozen.py uses this module only at the version it was written for: an install whose
        compile failed keeps the previous build, which may take other arguments. */
-    if (PyModule_AddIntConstant(module, "API_VERSION", 4) < 0) {
+    if (PyModule_AddIntConstant(module, "API_VERSION", 5) < 0) {
         return -1;
     }
     return PyModule_AddObjectRef(module, "SlotInit", type);

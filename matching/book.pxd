@@ -22,7 +22,7 @@ cdef class PriceLevel:
 
 cdef class OrderBook:
     cdef public list bid_prices, ask_prices
-    cdef public object instrument, symbol, bids, asks, bid_at, ask_at, buy_stops, sell_stops, last_trade_price, phase
+    cdef public object instrument, symbol, lot_size, tick_size, bids, asks, bid_at, ask_at, buy_stops, sell_stops, last_trade_price, phase
     cdef public object phase_reason, breaker
     @cython.locals(level=PriceLevel)
     cpdef PriceLevel rest(self, Order order)

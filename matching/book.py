@@ -13,6 +13,7 @@ from typing import Iterator
 from sortedcontainers import SortedDict
 
 from matching.breakers import InstrumentBreaker, TradingPhase, TradingStatusReason
+from matching.frozen import dict_del_item, dict_set_item
 from matching.types import Instrument, OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce
 
 # Module constants, not Side.BUY: on CPython 3.11 every attribute read on an Enum class goes through
@@ -41,7 +42,7 @@ def add_level(levels: SortedDict, level: PriceLevel) -> None:
     public API's answer.
     """
     price = level.price
-    dict.__setitem__(levels, price, level)
+    dict_set_item(levels, price, level)
     keys = levels._list
     maxes = keys._maxes
     if maxes and not keys._index:
@@ -72,7 +73,7 @@ def add_level(levels: SortedDict, level: PriceLevel) -> None:
 def drop_level(levels: SortedDict, price: int) -> None:
     """del levels[price], for a price levels holds (see add_level: the common case of the key list's
     `remove` without a Python frame, everything else through it)."""
-    dict.__delitem__(levels, price)
+    dict_del_item(levels, price)
     keys = levels._list
     if not keys._index:
         maxes = keys._maxes
@@ -224,12 +225,14 @@ class PriceLevel:
 class OrderBook:
     """Bids and asks by price, plus untriggered stops; the engine does all the mutating."""
 
-    __slots__ = ("instrument", "symbol", "bids", "asks", "bid_at", "ask_at", "bid_prices", "ask_prices",
+    __slots__ = ("instrument", "symbol", "lot_size", "tick_size", "bids", "asks", "bid_at", "ask_at", "bid_prices", "ask_prices",
                  "buy_stops", "sell_stops", "last_trade_price", "phase", "phase_reason", "breaker")
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
         self.symbol = instrument.symbol
+        self.lot_size = instrument.lot_size  # the instrument's, kept here: read for every new order
+        self.tick_size = instrument.tick_size
         self.bids: SortedDict = SortedDict()  # price -> PriceLevel; best bid is the last key
         self.asks: SortedDict = SortedDict()  # price -> PriceLevel; best ask is the first key
         # bids.get and asks.get, bound once: compiled, looking the method up on the SortedDict instance at

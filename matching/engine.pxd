@@ -29,8 +29,10 @@ cdef class MatchingEngine:
     @cython.locals(order=Order)
     cpdef _locate(self, session, firm, order_id, client_order_id)
     @cython.locals(instrument=object)
-    cpdef _validate_new(self, cmd, OrderBook book)
-    @cython.locals(book=OrderBook, order=Order, session_orders=dict)
+    cpdef _validate_new(self, cmd, OrderBook book, object client_order_id, dict used_ids, object order_type,
+                        object quantity, object price, object stop_price, object protection_price,
+                        object time_in_force, object expire_time_ns)
+    @cython.locals(book=OrderBook, order=Order, session_orders=dict, used_ids=dict)
     cpdef _submit(self, cmd)
     cpdef _execute(self, OrderBook book, Order order)
     @cython.locals(level=PriceLevel)
@@ -42,8 +44,10 @@ cdef class MatchingEngine:
     cpdef _fill_side(self, Order order, object trade_id, object price, object quantity, object notional,
                      bint is_aggressor, object sequence)
     @cython.locals(order=Order)
-    cpdef _check_amendable(self, cmd, response_to)
+    cpdef _check_amendable(self, cmd, response_to, session, firm, client_order_id, order_id, orig_client_order_id)
     @cython.locals(order=Order, book=OrderBook)
     cpdef _cancel(self, cmd)
     @cython.locals(order=Order, book=OrderBook)
     cpdef _replace(self, cmd)
+
+cpdef _check_price(name, value, bint required, order_type, instrument)

@@ -53,19 +53,15 @@ REPLY_TO_REPLACE = ReplyTo.REPLACE
 
 # A command's fields are read all at once: compiled, each read of one by name is a generic attribute
 # lookup (about 130 instructions), and a new order's checks read a dozen (see matching.frozen.field_reader).
-checked_fields = field_reader(
-    SubmitOrder, "session", "client_order_id", "order_type", "quantity", "price", "stop_price", "protection_price",
-    "time_in_force", "expire_time_ns")
 submit_fields = field_reader(
     SubmitOrder, "session", "firm", "client_order_id", "symbol", "side", "order_type", "time_in_force",
     "quantity", "price", "stop_price", "expire_time_ns", "self_trade_prevention", "self_match_id",
     "protection_price", "possible_resend")
-replace_fields = field_reader(ReplaceOrder, "quantity", "price", "stop_price")
-# Cancels and replaces name their order the same way: one reader per class, the classes' slots differ.
-amend_fields = {cls: field_reader(cls, "session", "firm", "client_order_id", "order_id", "orig_client_order_id")
-                for cls in (CancelOrder, ReplaceOrder)}
-resend_fields = {cls: field_reader(cls, "session", "firm", "client_order_id", "possible_resend")
-                 for cls in (CancelOrder, ReplaceOrder)}
+cancel_fields = field_reader(
+    CancelOrder, "session", "firm", "client_order_id", "possible_resend", "order_id", "orig_client_order_id")
+replace_fields = field_reader(
+    ReplaceOrder, "session", "firm", "client_order_id", "possible_resend", "order_id", "orig_client_order_id",
+    "quantity", "price", "stop_price", "symbol", "side", "order_type")
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,18 +362,19 @@ class MatchingEngine:
 
     # ------------------------------------------------------------------ new orders
 
-    def _validate_new(self, cmd: SubmitOrder, book: OrderBook | None) -> tuple[OrderRejectReason, str] | None:
-        if book is None:
-            return OrderRejectReason.UNKNOWN_SYMBOL, f"unknown symbol {cmd.symbol!r}"
+    def _validate_new(self, cmd: SubmitOrder, book: OrderBook, client_order_id: str,
+                      used_ids: dict[str, Order] | None, order_type: OrderType, quantity: int, price: int | None,
+                      stop_price: int | None, protection_price: int | None, time_in_force: TimeInForce,
+                      expire_time_ns: int | None) -> tuple[OrderRejectReason, str] | None:
+        """Why a new order for a known instrument is refused (None: it is not). Its fields come as _submit
+        has read them; `used_ids` are the session's ClOrdIDs of today, if it has any."""
         instrument = book.instrument
-        (session, client_order_id, order_type, quantity, price, stop_price, protection_price, time_in_force,
-         expire_time_ns) = checked_fields(cmd)
         if quantity <= 0:
             return OrderRejectReason.INCORRECT_QUANTITY, f"quantity must be positive, got {quantity}"
-        if quantity % instrument.lot_size:
+        if quantity % book.lot_size:
             return (OrderRejectReason.INCORRECT_QUANTITY,
                     f"quantity {quantity} is not a multiple of the lot size {instrument.lot_size}")
-        if order_type is LIMIT and price is not None and price > 0 and not price % instrument.tick_size:
+        if order_type is LIMIT and price is not None and price > 0 and not price % book.tick_size:
             problem = None if stop_price is None else _check_price(
                 "stop price", stop_price, False, order_type, instrument)
         else:  # the less common shapes, checked in full
@@ -402,7 +399,7 @@ class MatchingEngine:
                 return OrderRejectReason.TOO_LATE_TO_ENTER, "the expire time has already passed"
         elif expire_time_ns is not None:
             return OrderRejectReason.OTHER, "an expire time is only allowed with time in force GTD"
-        if self._order_by_client_id(session, client_order_id) is not None:
+        if used_ids is not None and client_order_id in used_ids:
             return (OrderRejectReason.DUPLICATE_ORDER,
                     f"ClOrdID {client_order_id!r} was already used today by this session")
         if book.phase is not OPEN:
@@ -427,7 +424,12 @@ class MatchingEngine:
         if possible_resend and self._report_if_seen(session, firm, client_order_id):
             return
         book = self._books.get(symbol)
-        problem = self._validate_new(cmd, book)
+        used_ids = self._by_client_id.get(session)
+        if book is None:
+            problem = OrderRejectReason.UNKNOWN_SYMBOL, f"unknown symbol {symbol!r}"
+        else:
+            problem = self._validate_new(cmd, book, client_order_id, used_ids, order_type, quantity, price,
+                                         stop_price, protection_price, time_in_force, expire_time_ns)
         if problem is not None:
             self._events.append(OrderRejected(
                 self._sequence(), self._now, session, firm, client_order_id, symbol, side, order_type, quantity,
@@ -441,7 +443,9 @@ class MatchingEngine:
         if protection_price is not None:
             order.protection_price = protection_price
         self._orders[order_id] = order
-        self._client_order_ids(session)[client_order_id] = order
+        if used_ids is None:
+            used_ids = self._by_client_id[session] = {}
+        used_ids[client_order_id] = order
         session_orders = self._open_by_session.get(session)
         if session_orders is None:
             session_orders = self._open_by_session[session] = {}
@@ -601,10 +605,12 @@ class MatchingEngine:
         self._fill_side(resting, trade_id, price, quantity, notional, False, sequence + 1)
         sequence += 2
         events = self._events
-        buyer, seller = (aggressor, resting) if aggressor.side is BUY else (resting, aggressor)
-        events.append(TradeExecuted(
-            sequence, now, trade_id, book.symbol, price, quantity, aggressor.side,
-            buyer.order_id, seller.order_id, buyer.firm, seller.firm))
+        if aggressor.side is BUY:
+            events.append(TradeExecuted(sequence, now, trade_id, book.symbol, price, quantity, BUY,
+                                        aggressor.order_id, resting.order_id, aggressor.firm, resting.firm))
+        else:
+            events.append(TradeExecuted(sequence, now, trade_id, book.symbol, price, quantity, SELL,
+                                        resting.order_id, aggressor.order_id, resting.firm, aggressor.firm))
         self._next_sequence = sequence + 1
         book.last_trade_price = price
         breaker = book.breaker
@@ -714,9 +720,11 @@ class MatchingEngine:
             cmd.orig_client_order_id, order.order_id if order is not None else cmd.order_id,
             response_to, reason, text, order.status if order is not None else None))
 
-    def _check_amendable(self, cmd: CancelOrder | ReplaceOrder, response_to: ReplyTo) -> Order | None:
-        """The open order a cancel or replace names, or None after emitting the reject."""
-        session, firm, client_order_id, order_id, orig_client_order_id = amend_fields[type(cmd)](cmd)
+    def _check_amendable(self, cmd: CancelOrder | ReplaceOrder, response_to: ReplyTo, session: str, firm: str,
+                         client_order_id: str, order_id: int | None, orig_client_order_id: str | None
+                         ) -> Order | None:
+        """The open order a cancel or replace names, or None after emitting the reject (its fields come as
+        _cancel or _replace has read them)."""
         order = self._locate(session, firm, order_id, orig_client_order_id)
         if order is None:
             self._reject_cancel(cmd, response_to, None, CancelRejectReason.UNKNOWN_ORDER, "unknown order")
@@ -741,10 +749,11 @@ class MatchingEngine:
         return True
 
     def _cancel(self, cmd: CancelOrder) -> None:
-        session, firm, client_order_id, possible_resend = resend_fields[type(cmd)](cmd)
+        session, firm, client_order_id, possible_resend, order_id, orig_client_order_id = cancel_fields(cmd)
         if possible_resend and self._report_if_seen(session, firm, client_order_id):
             return
-        order = self._check_amendable(cmd, REPLY_TO_CANCEL)
+        order = self._check_amendable(cmd, REPLY_TO_CANCEL, session, firm, client_order_id, order_id,
+                                      orig_client_order_id)
         if order is None:
             return
         self._client_order_ids(session)[client_order_id] = order
@@ -754,27 +763,28 @@ class MatchingEngine:
         self._cancel_open(order, REQUESTED, client_order_id, previous_id)
 
     def _replace(self, cmd: ReplaceOrder) -> None:
-        session, firm, client_order_id, possible_resend = resend_fields[type(cmd)](cmd)
+        (session, firm, client_order_id, possible_resend, order_id, orig_client_order_id, quantity, price,
+         stop_price, asked_symbol, asked_side, asked_type) = replace_fields(cmd)
         if possible_resend and self._report_if_seen(session, firm, client_order_id):
             return
-        order = self._check_amendable(cmd, REPLY_TO_REPLACE)
+        order = self._check_amendable(cmd, REPLY_TO_REPLACE, session, firm, client_order_id, order_id,
+                                      orig_client_order_id)
         if order is None:
             return
         book = self._books[order.symbol]
         instrument = book.instrument
         waiting = order.stop_price is not None and self._waiting_for_trigger(book, order)
-        quantity, price, stop_price = replace_fields(cmd)
         problem = None
         if book.phase is HALTED:
             problem = (CancelRejectReason.OTHER, f"{book.symbol}: trading is {_why_not_open(book, self._rules)}; "
                                                  f"replaces are refused until it reopens, cancels are accepted")
-        for name, asked, actual in (("symbol", cmd.symbol, order.symbol), ("side", cmd.side, order.side),
-                                    ("order type", cmd.order_type, order.order_type)):
-            if problem is None and asked is not None and asked != actual:
-                problem = (CancelRejectReason.OTHER, f"a replace cannot change the {name} "
-                           f"({_name(actual)} to {_name(asked)}); cancel and enter a new order")
-                break
-        if problem is None and (quantity <= 0 or quantity % instrument.lot_size):
+        elif asked_symbol is not None and asked_symbol != order.symbol:
+            problem = _unchangeable("symbol", order.symbol, asked_symbol)
+        elif asked_side is not None and asked_side != order.side:
+            problem = _unchangeable("side", order.side, asked_side)
+        elif asked_type is not None and asked_type != order.order_type:
+            problem = _unchangeable("order type", order.order_type, asked_type)
+        if problem is None and (quantity <= 0 or quantity % book.lot_size):
             problem = (CancelRejectReason.OTHER,
                        f"quantity {quantity} must be a positive multiple of the lot size {instrument.lot_size}")
         if problem is None and price is not None:
@@ -1140,6 +1150,11 @@ def _check_price(name: str, value: int | None, required: bool, order_type: Order
 
 def _name(value: object) -> str:
     return value.value if isinstance(value, (Side, OrderType)) else str(value)
+
+
+def _unchangeable(name: str, actual: object, asked: object) -> tuple[CancelRejectReason, str]:
+    return (CancelRejectReason.OTHER,
+            f"a replace cannot change the {name} ({_name(actual)} to {_name(asked)}); cancel and enter a new order")
 
 
 def _stop_reached(order: Order, high: int, low: int) -> bool:

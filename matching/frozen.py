@@ -25,7 +25,7 @@ try:
     from matching import _frozen_init
 except ImportError:  # installed without a C compiler: the Python fallback below
     _frozen_init = None
-if _frozen_init is not None and getattr(_frozen_init, "API_VERSION", None) != 4:
+if _frozen_init is not None and getattr(_frozen_init, "API_VERSION", None) != 5:
     # A failed compile leaves the previous build in place; one from older C may take other arguments.
     warnings.warn("matching/_frozen_init was built from an older source; using the slower Python __init__: "
                   "run `make install` to rebuild it", RuntimeWarning, stacklevel=2)
@@ -34,6 +34,10 @@ slot_initializer = None if _frozen_init is None else _frozen_init.slot_initializ
 install_constructor = None if _frozen_init is None else _frozen_init.install_constructor
 install_deallocator = None if _frozen_init is None else _frozen_init.install_deallocator
 slot_reader = None if _frozen_init is None else _frozen_init.slot_reader
+# For the compiled book (matching/book.py), which keeps a SortedDict's dict and key list in step itself:
+# dict.__setitem__ / __delitem__ past a dict subclass's own, in one C call where the extension is built.
+dict_set_item = dict.__setitem__ if _frozen_init is None else _frozen_init.dict_set_item
+dict_del_item = dict.__delitem__ if _frozen_init is None else _frozen_init.dict_del_item
 
 T = TypeVar("T")
 

@@ -1,5 +1,6 @@
 import random
 
+import pytest
 from sortedcontainers import SortedDict
 
 from matching.book import PriceLevel, add_level, drop_level, highest_key, lowest_key
@@ -59,3 +60,19 @@ def test_best_prices_follow_the_book(venue):
     book = venue.engine.book("AAPL")
     assert (book.best_bid(), book.best_ask()) == (px(10.00), px(10.01))
     assert venue.depth(Side.SELL) == [(10.01, 1), (10.02, 1)]
+
+
+def test_the_dict_operations_go_past_a_subclass_own_methods_and_refuse_what_is_not_a_dict():
+    from matching.frozen import dict_del_item, dict_set_item
+
+    levels = SortedDict()
+    dict_set_item(levels, 5, "five")
+    assert dict.get(levels, 5) == "five" and list(levels._list) == []  # the key list is the caller's to keep
+    dict_del_item(levels, 5)
+    assert dict.__len__(levels) == 0
+    with pytest.raises(KeyError):
+        dict_del_item(levels, 5)
+    with pytest.raises(TypeError):
+        dict_set_item([], 1, 2)
+    with pytest.raises(TypeError):
+        dict_del_item({})
