@@ -25,8 +25,6 @@ cdef class OrderBook:
     cdef public object instrument, symbol, lot_size, tick_size, bids, asks, bid_at, ask_at, buy_stops, sell_stops, last_trade_price, phase
     cdef public object phase_reason, breaker
     @cython.locals(level=PriceLevel)
-    cpdef PriceLevel rest(self, Order order)
-    @cython.locals(level=PriceLevel)
     cpdef PriceLevel open_level(self, object side, object price)
     @cython.locals(level=PriceLevel)
     cpdef take_out(self, Order order)

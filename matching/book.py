@@ -261,16 +261,9 @@ class OrderBook:
     def best_ask(self) -> int | None:
         return self.ask_prices[0][0] if self.ask_prices else None
 
-    def rest(self, order: Order) -> PriceLevel:
-        """Queue `order` at the back of its price level, opening the level if it is new."""
-        level = (self.bid_at if order.side is BUY else self.ask_at)(order.price)
-        if level is None:
-            level = self.open_level(order.side, order.price)
-        level.append(order)
-        return level
-
     def open_level(self, side: Side, price: int) -> PriceLevel:
-        """A new, empty level at a price where `side` has none."""
+        """A new, empty level at a price where `side` has none (the engine queues orders in it, and marks it
+        as changed by the command that opened it)."""
         level = PriceLevel(price, side)
         add_level(self.bids if side is BUY else self.asks, level)
         return level
