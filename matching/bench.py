@@ -3,8 +3,9 @@
 A seeded mixed stream (about 60% new passive limit, 25% cancel, 10% replace, 5%
 marketable) runs against one book pre-filled with N resting orders. The stream is
 first recorded by running it once (so every cancel and replace names a live order),
-then replayed against a fresh copy of the pre-filled book: once untimed per
-operation for throughput, once with a timer around every operation for latency.
+then replayed against a fresh copy of the pre-filled book: untimed per operation for
+throughput (the best of several passes, each pass over every book size in turn), then
+once with a timer around every operation for latency.
 Marketable orders are sized so that the book stays near N orders.
 """
 
@@ -177,63 +178,86 @@ def percentile(sorted_values: list[int], fraction: float) -> int:
     return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
 
 
-def measure(resting: int, operations: int, seed: int, breakers: bool = False, passes: int = 3) -> dict[str, float]:
-    """Throughput: the fastest of `passes` untimed passes over the stream, each on a fresh engine (the
-    shared host slows single passes by up to 40% for seconds at a time). Latency: one more, timed pass."""
-    recorder = StreamRecorder(resting, seed)
-    prefill = recorder.prefill(resting)
-    stream = recorder.stream(operations)
-    final_resting = len(recorder.live)
-    del recorder
+def measure_all(sizes: list[int], modes: list[bool], operations: int, seed: int, passes: int = 3,
+                ) -> dict[tuple[int, bool], dict[str, float]]:
+    """Every book size (and breakers mode) measured, keyed by (size, breakers).
 
-    def fresh() -> MatchingEngine:
+    Throughput: the fastest of `passes` untimed passes over the stream, each on a fresh engine. Each
+    pass runs every size in turn, so a slow minute on this shared host (single passes run up to 40%
+    slow for seconds at a time) falls on the sizes alike and the ratios between them compare like with
+    like. Latency: one more, timed pass per size."""
+    recorded = {}
+    for size in sizes:
+        recorder = StreamRecorder(size, seed)
+        prefill = recorder.prefill(size)
+        stream = recorder.stream(operations)
+        recorded[size] = (prefill, stream, len(recorder.live))
+        del recorder
+    cases = [(size, breakers) for size in sizes for breakers in modes]
+
+    def fresh(size: int, breakers: bool) -> MatchingEngine:
         engine = new_engine(breakers)
-        for command in prefill:
+        for command in recorded[size][0]:
             engine.process(command)
         return engine
 
     gc.collect()
     gc.disable()  # the collector's pauses would be noise here; the venue tunes its thresholds instead
+    fastest: dict[tuple[int, bool], int] = {}
+    latencies_by_case: dict[tuple[int, bool], list[int]] = {}
     try:
-        elapsed = None
         for _ in range(passes):
-            engine = fresh()
+            for case in cases:
+                engine = fresh(*case)
+                process = engine.process
+                stream = recorded[case[0]][1]
+                start = time.perf_counter_ns()
+                for command in stream:
+                    process(command)
+                took = time.perf_counter_ns() - start
+                fastest[case] = min(took, fastest.get(case, took))
+                del engine, process
+                gc.collect()  # the previous engine's books, before the next is filled
+        for case in cases:
+            engine = fresh(*case)
             process = engine.process
-            start = time.perf_counter_ns()
-            for command in stream:
+            clock = time.perf_counter_ns
+            latencies = latencies_by_case[case] = []
+            record = latencies.append
+            for command in recorded[case[0]][1]:
+                begin = clock()
                 process(command)
-            took = time.perf_counter_ns() - start
-            elapsed = took if elapsed is None else min(elapsed, took)
+                record(clock() - begin)
             del engine, process
-            gc.collect()  # the previous engine's books, before the next is filled
-
-        engine = fresh()
-        process = engine.process
-        clock = time.perf_counter_ns
-        latencies = []
-        record = latencies.append
-        for command in stream:
-            begin = clock()
-            process(command)
-            record(clock() - begin)
+            gc.collect()
     finally:
         gc.enable()
-    by_kind: dict[str, list[int]] = {}
-    for command, latency in zip(stream, latencies):
-        by_kind.setdefault(kind_of(command), []).append(latency)
-    latencies.sort()
-    return {
-        "by_kind": {kind: (len(values), statistics.median(values) / 1000, statistics.fmean(values) / 1000)
-                    for kind, values in sorted(by_kind.items())},
-        "resting": resting,
-        "final_resting": final_resting,
-        "operations": operations,
-        "ops_per_s": operations / (elapsed / 1e9),
-        "p50_us": percentile(latencies, 0.50) / 1000,
-        "p99_us": percentile(latencies, 0.99) / 1000,
-        "p999_us": percentile(latencies, 0.999) / 1000,
-        "mean_us": statistics.fmean(latencies) / 1000,
-    }
+    results = {}
+    for case in cases:
+        size = case[0]
+        stream, latencies = recorded[size][1], latencies_by_case[case]
+        by_kind: dict[str, list[int]] = {}
+        for command, latency in zip(stream, latencies):
+            by_kind.setdefault(kind_of(command), []).append(latency)
+        latencies.sort()
+        results[case] = {
+            "by_kind": {kind: (len(values), statistics.median(values) / 1000, statistics.fmean(values) / 1000)
+                        for kind, values in sorted(by_kind.items())},
+            "resting": size,
+            "final_resting": recorded[size][2],
+            "operations": operations,
+            "ops_per_s": operations / (fastest[case] / 1e9),
+            "p50_us": percentile(latencies, 0.50) / 1000,
+            "p99_us": percentile(latencies, 0.99) / 1000,
+            "p999_us": percentile(latencies, 0.999) / 1000,
+            "mean_us": statistics.fmean(latencies) / 1000,
+        }
+    return results
+
+
+def measure(resting: int, operations: int, seed: int, breakers: bool = False, passes: int = 3) -> dict[str, float]:
+    """One book size's figures (see measure_all)."""
+    return measure_all([resting], [breakers], operations, seed, passes)[(resting, breakers)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,11 +277,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.passes} passes; {core_build()}")
     print(f"{'resting':>10} {'breakers':>8} {'ops/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9} "
           f"{'mean µs':>8}  ratio")
-    first = None
     modes = {"on": [True], "off": [False], "both": [False, True]}[args.breakers]
+    results = measure_all(sizes, modes, args.operations, args.seed, args.passes)
+    first = None
     for size in sizes:
         for breakers in modes:
-            result = measure(size, args.operations, args.seed, breakers, args.passes)
+            result = results[(size, breakers)]
             first = first or result["ops_per_s"]
             print(f"{size:>10,} {'on' if breakers else 'off':>8} {result['ops_per_s']:>10,.0f} "
                   f"{result['p50_us']:>8.2f} {result['p99_us']:>8.2f} {result['p999_us']:>9.2f} "
