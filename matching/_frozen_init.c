@@ -13,6 +13,8 @@
 #include <Python.h>
 #include <structmember.h>
 
+#define SPARE_INSTANCES 64
+
 typedef struct {
     PyObject_HEAD
     PyTypeObject *cls;      /* the dataclass: instances are checked against it */
@@ -25,6 +27,12 @@ typedef struct {
     Py_ssize_t count;
     Py_ssize_t positional;  /* the first `positional` fields may be given by position; the rest are kw_only */
     vectorcallfunc vectorcall;
+    /* Instances of cls freed lately (by slot_dealloc), kept to be built again (by slot_construct): their
+       slots released, untracked by the collector, each still holding its reference to cls. A command's
+       events are built and freed together, so a few dozen per class spare most of the allocator's and
+       the collector's work. */
+    int spare_count;
+    PyObject *spare[SPARE_INSTANCES];
 } SlotInit;
 
 typedef struct {
@@ -232,10 +240,19 @@ slot_construct(PyObject *callable, PyObject *const *args, size_t nargsf, PyObjec
     /* Held from here: the allocation may collect garbage, and that or a default factory could run code
        that replaces __init__. */
     Py_INCREF(init);
-    PyObject *self = cls->tp_alloc(cls, 0);
-    if (self == NULL) {
-        Py_DECREF(init);
-        return NULL;
+    SlotInit *slot_init = (SlotInit *)init;
+    PyObject *self;
+    if (slot_init->spare_count > 0) {  /* as tp_alloc leaves it: slots empty, one reference, tracked */
+        self = slot_init->spare[--slot_init->spare_count];
+        _Py_NewReference(self);
+        PyObject_GC_Track(self);
+    }
+    else {
+        self = cls->tp_alloc(cls, 0);
+        if (self == NULL) {
+            Py_DECREF(init);
+            return NULL;
+        }
     }
     int bound = bind_and_store((SlotInit *)init, self, args, PyVectorcall_NARGS(nargsf), kwnames);
     Py_DECREF(init);
@@ -266,12 +283,28 @@ slot_init_traverse(SlotInit *self, visitproc visit, void *arg)
     Py_VISIT(self->required);
     Py_VISIT(self->dict);
     Py_VISIT(Py_TYPE(self));
+    for (int i = 0; i < self->spare_count; i++) {
+        Py_VISIT(self->cls);  /* each spare instance's reference to its class, held for this object */
+    }
     return 0;
+}
+
+/* Free the spare instances for good (each drops its reference to the class). */
+static void
+release_spares(SlotInit *self)
+{
+    while (self->spare_count > 0) {
+        PyObject *spare = self->spare[--self->spare_count];
+        PyTypeObject *type = Py_TYPE(spare);
+        type->tp_free(spare);
+        Py_DECREF(type);
+    }
 }
 
 static int
 slot_init_clear(SlotInit *self)
 {
+    release_spares(self);
     Py_CLEAR(self->cls);
     Py_CLEAR(self->names);
     Py_CLEAR(self->defaults);
@@ -380,6 +413,7 @@ slot_initializer(PyObject *module, PyObject *args)
     init->count = count;
     init->positional = positional;
     init->vectorcall = slot_init_call;
+    init->spare_count = 0;
     PyObject_GC_Track(init);
     return (PyObject *)init;
 fail:
@@ -605,6 +639,16 @@ slot_dealloc(PyObject *self)
             }
         }
     }
+    if (owner == type && type->tp_finalize == NULL) {
+        /* Kept for the class's next instance while its __init__ is this module's for it (the constructor
+           takes spares only from there); then the reference to the class stays with the instance. */
+        PyObject *init = _PyType_Lookup(type, init_name);
+        if (init != NULL && slot_init_type != NULL && Py_IS_TYPE(init, slot_init_type)
+                && ((SlotInit *)init)->cls == type && ((SlotInit *)init)->spare_count < SPARE_INSTANCES) {
+            ((SlotInit *)init)->spare[((SlotInit *)init)->spare_count++] = self;
+            return;
+        }
+    }
     type->tp_free(self);
     Py_DECREF(type);  /* an instance of a heap type holds a reference to it */
 }
@@ -676,7 +720,25 @@ dict_del_item(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+spare_instances(PyObject *module, PyObject *cls_arg)
+{
+    if (!PyType_Check(cls_arg)) {
+        PyErr_SetString(PyExc_TypeError, "spare_instances() takes a class");
+        return NULL;
+    }
+    PyObject *init = _PyType_Lookup((PyTypeObject *)cls_arg, init_name);
+    if (init == NULL || slot_init_type == NULL || !Py_IS_TYPE(init, slot_init_type)
+            || ((SlotInit *)init)->cls != (PyTypeObject *)cls_arg) {
+        return PyLong_FromLong(0);
+    }
+    return PyLong_FromLong(((SlotInit *)init)->spare_count);
+}
+
 static PyMethodDef module_methods[] = {
+    {"spare_instances", spare_instances, METH_O,
+     "spare_instances(cls) -> int: how many freed instances of cls are kept to build its next ones (each "
+     "holds a reference to cls)."},
     {"dict_set_item", (PyCFunction)(void (*)(void))dict_set_item, METH_FASTCALL,
      "dict_set_item(d, key, value): dict.__setitem__(d, key, value) for a dict or a dict subclass, in one C call."},
     {"dict_del_item", (PyCFunction)(void (*)(void))dict_del_item, METH_FASTCALL,
@@ -738,7 +800,7 @@ module_exec(PyObject *module)
     }
     /* matching/frozen.py uses this module only at the version it was written for: an install whose
        compile failed keeps the previous build, which may take other arguments. */
-    if (PyModule_AddIntConstant(module, "API_VERSION", 5) < 0) {
+    if (PyModule_AddIntConstant(module, "API_VERSION", 6) < 0) {
         return -1;
     }
     return PyModule_AddObjectRef(module, "SlotInit", type);

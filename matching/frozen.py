@@ -25,7 +25,7 @@ try:
     from matching import _frozen_init
 except ImportError:  # installed without a C compiler: the Python fallback below
     _frozen_init = None
-if _frozen_init is not None and getattr(_frozen_init, "API_VERSION", None) != 5:
+if _frozen_init is not None and getattr(_frozen_init, "API_VERSION", None) != 6:
     # A failed compile leaves the previous build in place; one from older C may take other arguments.
     warnings.warn("matching/_frozen_init was built from an older source; using the slower Python __init__: "
                   "run `make install` to rebuild it", RuntimeWarning, stacklevel=2)
@@ -36,6 +36,8 @@ install_deallocator = None if _frozen_init is None else _frozen_init.install_dea
 slot_reader = None if _frozen_init is None else _frozen_init.slot_reader
 # For the compiled book (matching/book.py), which keeps a SortedDict's dict and key list in step itself:
 # dict.__setitem__ / __delitem__ past a dict subclass's own, in one C call where the extension is built.
+# How many freed instances of a class the C deallocator keeps to build its next ones (0 without it).
+spare_instances = (lambda cls: 0) if _frozen_init is None else _frozen_init.spare_instances
 dict_set_item = dict.__setitem__ if _frozen_init is None else _frozen_init.dict_set_item
 dict_del_item = dict.__delitem__ if _frozen_init is None else _frozen_init.dict_del_item
 
