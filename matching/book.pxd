@@ -11,6 +11,8 @@ cdef class Order:
     cdef public PriceLevel level
     cdef public Order prev
     cdef public Order next
+    cdef public Order prev_in_session
+    cdef public Order next_in_session
 
 cdef class PriceLevel:
     cdef public object price, side, quantity, count, quantity_before, count_before
@@ -19,6 +21,14 @@ cdef class PriceLevel:
     cdef public Order tail
     cpdef append(self, Order order)
     cpdef unlink(self, Order order)
+
+cdef class OpenOrders:
+    cdef public Order head
+    cdef public Order tail
+    cdef public Py_ssize_t count
+    cpdef append(self, Order order)
+    @cython.locals(prev=Order, nxt=Order)
+    cpdef remove(self, Order order)
 
 cdef class OrderBook:
     cdef public list bid_prices, ask_prices

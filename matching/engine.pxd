@@ -3,7 +3,7 @@
 # extension type and the methods below are C calls with typed books, orders and levels.
 # Every attribute the engine keeps must be declared here: an extension type has no __dict__.
 cimport cython
-from matching.book cimport Order, PriceLevel, OrderBook, drop_level, highest_key, lowest_key
+from matching.book cimport OpenOrders, Order, PriceLevel, OrderBook, drop_level, highest_key, lowest_key
 
 cdef class MatchingEngine:
     cdef public dict _books, _by_client_id, _deadlines, _handlers, _orders, _open_by_session
@@ -19,6 +19,8 @@ cdef class MatchingEngine:
     cpdef _touch(self, OrderBook book, PriceLevel level)
     @cython.locals(level=PriceLevel, current=PriceLevel, book=OrderBook, events=list, touched=list, index=Py_ssize_t)
     cpdef _emit_level_changes(self)
+    @cython.locals(orders=OpenOrders)
+    @cython.locals(orders=OpenOrders)
     cpdef _close(self, Order order, object status)
     cpdef _unbook(self, OrderBook book, Order order)
     cpdef _cancel_open(self, Order order, object reason, object client_order_id=*, object orig_client_order_id=*)
@@ -32,7 +34,7 @@ cdef class MatchingEngine:
     cpdef _validate_new(self, cmd, OrderBook book, object client_order_id, dict used_ids, object order_type,
                         object quantity, object price, object stop_price, object protection_price,
                         object time_in_force, object expire_time_ns)
-    @cython.locals(book=OrderBook, order=Order, session_orders=dict, used_ids=dict)
+    @cython.locals(book=OrderBook, order=Order, session_orders=OpenOrders, used_ids=dict)
     cpdef _submit(self, cmd)
     cpdef _execute(self, OrderBook book, Order order)
     @cython.locals(level=PriceLevel)

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from matching.book import Order, OrderBook, PriceLevel, drop_level, highest_key, lowest_key
+from matching.book import OpenOrders, Order, OrderBook, PriceLevel, drop_level, highest_key, lowest_key
 from matching.breakers import CircuitBreakerRules, InstrumentBreaker, TradingPhase, TradingStatusReason, uncross
 from matching.commands import (
     AdvanceClock, CancelOrder, Command, EndTradingDay, HaltTrading, MassCancel, QueryOrder, RejectCancel,
@@ -116,8 +116,8 @@ class MatchingEngine:
         # session -> ClOrdID -> order, for every ClOrdID a session used today (new, cancel or replace).
         # Nested rather than keyed by (session, ClOrdID): string keys hash once and need no tuple per lookup.
         self._by_client_id: dict[str, dict[str, Order]] = {}
-        # session -> open orders in entry order, for mass cancel and cancel-on-disconnect.
-        self._open_by_session: dict[str, dict[int, Order]] = {}
+        # session -> its open orders in entry order, for mass cancel and cancel-on-disconnect.
+        self._open_by_session: dict[str, OpenOrders] = {}
         self._expiries: list[tuple[int, int]] = []  # heap of (expire_time_ns, order_id)
         # Per command: its events, its time, and the levels it changed, each after its book (book, level,
         # book, level, ...; no tuples): each level keeps its state before the command (PriceLevel.touched).
@@ -175,9 +175,8 @@ class MatchingEngine:
     def open_orders(self, session: str | None = None) -> list[Order]:
         """Open orders (resting or waiting for a trigger), oldest first. Read-only use."""
         if session is not None:
-            return list(self._open_by_session.get(session, {}).values())
-        return sorted((o for orders in self._open_by_session.values() for o in orders.values()),
-                      key=lambda o: o.order_id)
+            return list(self._open_by_session.get(session, ()))
+        return sorted((o for orders in self._open_by_session.values() for o in orders), key=lambda o: o.order_id)
 
     def amended_order(self, cmd: ReplaceOrder) -> AmendedOrder | None:
         """The open order `cmd` names as the replace would leave it; None when it names no open order of the
@@ -233,11 +232,18 @@ class MatchingEngine:
         assert not in_books & in_stops, "an order is both resting and waiting for a trigger"
         open_ids = set()
         for session, orders in self._open_by_session.items():
-            for order_id, order in orders.items():
-                assert order.session == session and order.order_id == order_id
+            previous = None
+            for order in orders:
+                assert order.session == session and order.prev_in_session is previous, (
+                    f"{order!r} misplaced among {session}'s open orders")
+                assert previous is None or previous.order_id < order.order_id, f"{session}: entry order broken"
                 assert order.status.is_open, f"closed {order!r} still indexed as open"
-                assert self._orders.get(order_id) is order, f"{order!r} missing from the order-id index"
-                open_ids.add(order_id)
+                assert self._orders.get(order.order_id) is order, f"{order!r} missing from the order-id index"
+                assert order.order_id not in open_ids, f"{order!r} listed twice"
+                open_ids.add(order.order_id)
+                previous = order
+            assert orders.tail is previous and len(orders) == sum(1 for _ in orders), (
+                f"{session}: open orders' tail or count is wrong")
         assert open_ids == in_books | in_stops, (
             f"open index and books disagree: only indexed {sorted(open_ids - in_books - in_stops)[:5]}, "
             f"only in books {sorted((in_books | in_stops) - open_ids)[:5]}"
@@ -306,7 +312,8 @@ class MatchingEngine:
     def _close(self, order: Order, status: OrderStatus) -> None:
         order.status = status
         order.leaves_quantity = 0
-        del self._open_by_session[order.session][order.order_id]
+        orders = self._open_by_session[order.session]
+        orders.remove(order)
 
     def _unbook(self, book: OrderBook, order: Order) -> None:
         """Take an open order out of wherever it waits: a price level or the stop book."""
@@ -448,8 +455,8 @@ class MatchingEngine:
         used_ids[client_order_id] = order
         session_orders = self._open_by_session.get(session)
         if session_orders is None:
-            session_orders = self._open_by_session[session] = {}
-        session_orders[order_id] = order
+            session_orders = self._open_by_session[session] = OpenOrders()
+        session_orders.append(order)
         sequence = self._next_sequence
         self._next_sequence = sequence + 1
         self._events.append(OrderAccepted(
@@ -878,7 +885,7 @@ class MatchingEngine:
             order
             for session, orders in self._open_by_session.items()
             if cmd.only_session is None or session == cmd.only_session
-            for order in orders.values()
+            for order in orders
             if order.firm == cmd.firm
             and (cmd.symbol is None or order.symbol == cmd.symbol)
             and (cmd.side is None or order.side is cmd.side)
