@@ -39,7 +39,7 @@ cdef class OrderBook:
     @cython.locals(level=PriceLevel)
     cpdef take_out(self, Order order)
 
-@cython.locals(maxes=list, sublist=list, low=Py_ssize_t, high=Py_ssize_t, middle=Py_ssize_t)
+@cython.locals(maxes=list, sublist=list, position=Py_ssize_t)
 cpdef add_level(object levels, PriceLevel level)
 @cython.locals(maxes=list, lists=list, sublist=list, position=Py_ssize_t, remaining=Py_ssize_t)
 cpdef drop_level(object levels, object price)

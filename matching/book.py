@@ -46,23 +46,16 @@ def add_level(levels: SortedDict, level: PriceLevel) -> None:
     keys = levels._list
     maxes = keys._maxes
     if maxes and not keys._index:
-        # bisect_right(maxes, price), written out: compiled, a C loop where bisect is a Python call
-        low, high = 0, len(maxes)
-        while low < high:
-            middle = (low + high) >> 1
-            if price < maxes[middle]:
-                high = middle
-            else:
-                low = middle + 1
-        if low == len(maxes):
-            sublist = keys._lists[low - 1]
+        position = _bisect_right(maxes, price)
+        if position == len(maxes):
+            sublist = keys._lists[position - 1]
             if len(sublist) < keys._load << 1:
                 sublist.append(price)
-                maxes[low - 1] = price
+                maxes[position - 1] = price
                 keys._len += 1
                 return
         else:
-            sublist = keys._lists[low]
+            sublist = keys._lists[position]
             if len(sublist) < keys._load << 1:
                 sublist.insert(_bisect_right(sublist, price), price)
                 keys._len += 1
@@ -277,8 +270,9 @@ class OpenOrders:
 class OrderBook:
     """Bids and asks by price, plus untriggered stops; the engine does all the mutating."""
 
-    __slots__ = ("instrument", "symbol", "lot_size", "tick_size", "bids", "asks", "bid_at", "ask_at", "bid_prices", "ask_prices",
-                 "buy_stops", "sell_stops", "last_trade_price", "phase", "phase_reason", "breaker")
+    __slots__ = ("instrument", "symbol", "lot_size", "tick_size", "bids", "asks", "bid_at", "ask_at",
+                 "bid_prices", "ask_prices", "buy_stops", "sell_stops", "last_trade_price", "phase", "phase_reason",
+                 "breaker")
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument

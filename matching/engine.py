@@ -267,7 +267,7 @@ class MatchingEngine:
         """Remember a resting level's state before its first change in this command.
 
         Kept on the level itself: a dict keyed by (book, side, price) cost a tuple, its hash and two
-        lookups per change. A level opened by the command is touched when it opens (see _rest).
+        lookups per change. A level the command opens is touched while still empty (see _rest).
         """
         if not level.touched:
             level.touched = True
@@ -507,12 +507,8 @@ class MatchingEngine:
         self._next_priority += 1
         level = (book.bid_at if order.side is BUY else book.ask_at)(order.price)
         if level is None:
-            level = book.open_level(order.side, order.price)
-            level.touched = True  # with nothing before: quantity_before and count_before are 0
-            self._touched.append(book)
-            self._touched.append(level)
-        else:
-            self._touch(book, level)
+            level = book.open_level(order.side, order.price)  # touched below with nothing before it
+        self._touch(book, level)
         level.append(order)
 
     def _why_market_stopped(self, book: OrderBook, order: Order) -> CancelReason:

@@ -24,6 +24,7 @@ def test_the_fast_key_helpers_agree_with_sortedcontainers_public_api_as_keys_com
 def test_adding_and_dropping_levels_directly_leaves_the_same_sorted_dict_as_its_public_api():
     rng = random.Random(5)
     direct, public = SortedDict(), SortedDict()
+    indexed = 0
     for _ in range(20_000):
         if public and rng.random() < 0.4:
             price = rng.choice(public.keys())
@@ -38,6 +39,14 @@ def test_adding_and_dropping_levels_directly_leaves_the_same_sorted_dict_as_its_
         if len(public) % 97 == 0:
             assert list(direct.keys()) == list(public.keys())
             direct._check()  # sortedcontainers' own consistency check of its sorted key list
+        if len(public) % 89 == 0 and len(direct._list._lists) > 2:
+            # A positional read past the first sublist builds sortedcontainers' index, which the helpers
+            # then leave to its own code.
+            position = len(direct._list._lists[0]) + 1
+            assert direct.keys()[position] == public.keys()[position]
+            assert direct._list._index
+            indexed += 1
+    assert indexed > 10
     assert list(direct.keys()) == list(public.keys())
     direct._check()
     assert all(direct[price].price == price for price in direct)
