@@ -40,7 +40,7 @@ test: install
 bench: install
 	$(PY) -m matching.bench --breakers both
 	$(PY) -m risk.bench
-	$(VENV)/bin/fixex bench -- --audit both
+	$(VENV)/bin/fixex bench -- --audit both --reference both
 	$(VENV)/bin/fixex bench -- --risk both
 	$(VENV)/bin/fixex bench -- --market-data
 	$(VENV)/bin/fixex bench -- --loader || echo "audit loader benchmark skipped: it needs PostgreSQL (FIXEX_TEST_DATABASE_URL)"

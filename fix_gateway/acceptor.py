@@ -111,14 +111,14 @@ class SessionHost(fix.Application):
         path = self.write_acceptor_settings()
         # The C++ acceptor keeps references to these: they must live as long as it does.
         self._quickfix_settings = fix.SessionSettings(str(path))
-        self._store_factory = fix.FileStoreFactory(self._quickfix_settings)
+        self._store_factory, self._log_factory = self.persistence(self._quickfix_settings)
         # Not the ThreadedSocketAcceptor: its send() blocks on a reader that stops reading (stalling
         # the one writer) and resends from the wrong offset after a partial write (quickfix 1.16).
         acceptor_type = fix.SSLSocketAcceptor if self.tls else fix.SocketAcceptor
-        # Always a message log: the auditor reads every raw message from it (reporting.auditor).
-        self._log_factory = fix.FileLogFactory(self._quickfix_settings)
         try:
-            self._acceptor = acceptor_type(self, self._store_factory, self._quickfix_settings, self._log_factory)
+            self._acceptor = (acceptor_type(self, self._store_factory, self._quickfix_settings, self._log_factory)
+                              if self._log_factory is not None else
+                              acceptor_type(self, self._store_factory, self._quickfix_settings))
         except fix.ConfigError as error:
             self._release_acceptor()
             if "HAVE_SSL" in str(error):
@@ -132,6 +132,11 @@ class SessionHost(fix.Application):
         except fix.RuntimeError:
             self._release_acceptor()
             raise
+
+    def persistence(self, quickfix_settings: fix.SessionSettings) -> tuple[fix.MessageStoreFactory, fix.LogFactory | None]:
+        """QuickFIX's message store (what a ResendRequest is answered from) and message log."""
+        # Always a message log: the auditor reads every raw message from it (reporting.auditor).
+        return fix.FileStoreFactory(quickfix_settings), fix.FileLogFactory(quickfix_settings)
 
     def stop_acceptor(self) -> None:
         """Log every session out, then stop listening (see fix_gateway/stop_guard.py for the guard)."""

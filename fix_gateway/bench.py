@@ -242,6 +242,16 @@ def run(orders: int, in_flight: int, sessions: int, flow: str, port: int) -> dic
 def start_exchange(work: Path, port: int, config: Path | None, log_level: str = "WARNING",
                    audit: bool = True, risk: bool = True, market_data_port: int | None = None,
                    market_data: bool = True) -> subprocess.Popen:
+    path = _bench_config(work, port, config, market_data_port)
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())", "serve",
+         "--config", str(path), "--log-level", log_level, *([] if audit else ["--no-audit"]),
+         *([] if risk else ["--no-risk"]), *([] if market_data else ["--no-market-data"])],
+        cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return _wait_listening(process, port, "fixex serve")
+
+
+def _bench_config(work: Path, port: int, config: Path | None, market_data_port: int | None = None) -> Path:
     source = (config or REPO / "config" / "exchange.yaml").read_text()
     path = work / "exchange.yaml"
     # A benchmark measures capacity: the per-session message throttles would refuse most of its orders.
@@ -250,21 +260,31 @@ def start_exchange(work: Path, port: int, config: Path | None, log_level: str = 
                     .replace("sessions_file: sessions.cfg", f"sessions_file: {REPO / 'sessions.cfg'}")
                     .replace("max_messages_per_second: 20000", f"max_messages_per_second: {UNTHROTTLED}")
                     .replace("logout_messages_per_second: 50000", f"logout_messages_per_second: {UNTHROTTLED}"))
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from fix_gateway.cli import main; raise SystemExit(main())", "serve",
-         "--config", str(path), "--log-level", log_level, *([] if audit else ["--no-audit"]),
-         *([] if risk else ["--no-risk"]), *([] if market_data else ["--no-market-data"])],
-        cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return path
+
+
+def _wait_listening(process: subprocess.Popen, port: int, name: str) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return process
         if process.poll() is not None:
-            raise RuntimeError(f"fixex serve exited: {process.stdout.read().decode()}")
+            raise RuntimeError(f"{name} exited: {process.stdout.read().decode()}")
         time.sleep(0.1)
     process.kill()
-    raise RuntimeError("fixex serve did not start listening within 60 s")
+    raise RuntimeError(f"{name} did not start listening within 60 s")
+
+
+def start_reference(work: Path, port: int, config: Path | None, persistence: str) -> subprocess.Popen:
+    """QuickFIX alone (fix_gateway.reference_acceptor) on the same config and sessions, in its own process."""
+    path = _bench_config(work, port, config)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fix_gateway.reference_acceptor", "--config", str(path), "--persistence", persistence],
+        cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
+            [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])})
+    return _wait_listening(process, port, "the reference acceptor")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,29 +318,50 @@ def main(argv: list[str] | None = None) -> int:
                              "so that the two differ by the audit trail alone")
     parser.add_argument("--risk", default="on", choices=["on", "off", "both"],
                         help="pre-trade risk and circuit breakers on, off (--no-risk), or both (default on)")
+    parser.add_argument("--reference", choices=["file", "memory", "both"],
+                        help="also run QuickFIX alone (fix_gateway.reference_acceptor: every order acknowledged at "
+                             "once, nothing behind it) before the venue at each window: with its FileStore and "
+                             "FileLog as the venue (file), with a MemoryStore and no log (memory), or both; the "
+                             "venue's orders/s is then also printed as a fraction of it")
+    parser.add_argument("--repeat", type=int, default=1, help="run the whole set this many times, alternating")
     args = parser.parse_args(argv)
+    if args.flow == "crossing" and args.reference:
+        parser.error("--reference acknowledges orders without matching them: use it with --flow resting")
     print(f"gateway benchmark: python {platform.python_version()}, {platform.machine()}, "
           f"{os.cpu_count()} cpus; {args.orders:,} orders, {args.sessions} session(s), {args.flow} flow")
     if args.audit == "both":
         print("audit on versus off: the market-data process (market data, drop copies) runs in neither")
-    print(f"{'in flight':>9} {'audit':>5} {'risk':>5} {'orders/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9} {'client µs':>9}")
+    print(f"{'acceptor':>9} {'in flight':>9} {'audit':>5} {'risk':>5} {'orders/s':>10} {'of ref':>6} {'p50 µs':>8} "
+          f"{'p99 µs':>8} {'p99.9 µs':>9} {'client µs':>9}")
     both = {"on": [True], "off": [False], "both": [False, True]}
-    runs = [(int(w), audit, risk) for w in args.in_flight.split(",") for audit in both[args.audit]
-            for risk in both[args.risk]]
-    for window, audit, risk in runs:
+    references = {None: [], "file": ["file"], "memory": ["memory"], "both": ["file", "memory"]}[args.reference]
+    runs = [(int(w), acceptor, audit, risk) for _ in range(args.repeat) for w in args.in_flight.split(",")
+            for acceptor, audit, risk in [*((r, None, None) for r in references),
+                                          *(("venue", a, r) for a in both[args.audit] for r in both[args.risk])]]
+    reference_rate: dict[int, float] = {}  # the last reference run's orders/s at each window
+    for window, acceptor, audit, risk in runs:
         with tempfile.TemporaryDirectory(prefix="fixex-bench-") as work:
             port = free_port()
-            exchange = start_exchange(Path(work), port, args.config, audit=audit, risk=risk,
-                                      market_data=args.audit != "both")
+            if acceptor == "venue":
+                exchange = start_exchange(Path(work), port, args.config, audit=audit, risk=risk,
+                                          market_data=args.audit != "both")
+            else:
+                exchange = start_reference(Path(work), port, args.config, acceptor)
             try:
                 orders = args.orders if window > 1 else min(args.orders, 5_000)
                 result = run(orders, window, args.sessions, args.flow, port)
             finally:
                 exchange.terminate()
                 exchange.wait(timeout=300)  # with audit on, serve waits for the auditor to load everything
-        print(f"{window:>9} {'on' if audit else 'off':>5} {'on' if risk else 'off':>5} {result['orders_per_s']:>10,.0f} "
-              f"{result['p50_us']:>8.0f} {result['p99_us']:>8.0f} "
-              f"{result['p999_us']:>9.0f} {result['client_cpu_us']:>9.1f}   ({result['orders']:,} orders)")
+        rate = result["orders_per_s"]
+        if acceptor == "file":
+            reference_rate[window] = rate
+        label = {"venue": "venue", "file": "quickfix", "memory": "qf-memory"}[acceptor]
+        share = f"{rate / reference_rate[window]:.2f}" if acceptor == "venue" and window in reference_rate else "-"
+        print(f"{label:>9} {window:>9} {'-' if audit is None else 'on' if audit else 'off':>5} "
+              f"{'-' if risk is None else 'on' if risk else 'off':>5} {rate:>10,.0f} {share:>6} "
+              f"{result['p50_us']:>8.0f} {result['p99_us']:>8.0f} {result['p999_us']:>9.0f} "
+              f"{result['client_cpu_us']:>9.1f}   ({result['orders']:,} orders)")
         sys.stdout.flush()
     return 0
 

@@ -1,4 +1,10 @@
+import pytest
+
 from fix_gateway import bench
+
+
+def _rows(out: str) -> list[list[str]]:
+    return [line.split() for line in out.splitlines() if line.split()[:1] in (["venue"], ["quickfix"], ["qf-memory"])]
 
 
 def test_the_gateway_benchmark_trades_through_a_real_fixex_serve_and_prints_its_figures(capsys):
@@ -6,11 +12,30 @@ def test_the_gateway_benchmark_trades_through_a_real_fixex_serve_and_prints_its_
     assert bench.main(["--orders", "300", "--in-flight", "8", "--flow", "crossing", "--sessions", "2",
                        "--audit", "both", "--risk", "both"]) == 0
     out = capsys.readouterr().out
-    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
-    assert [tuple(row[:3]) for row in rows] == [("8", audit, risk) for audit in ("off", "on")
+    rows = _rows(out)
+    assert [tuple(row[:4]) for row in rows] == [("venue", "8", audit, risk) for audit in ("off", "on")
                                                 for risk in ("off", "on")], out
-    assert all(float(row[3].replace(",", "")) > 0 and float(row[4]) > 0 for row in rows), out
-    assert all(float(row[7]) > 0 for row in rows), out  # the load client's own CPU per order
+    assert all(float(row[4].replace(",", "")) > 0 and float(row[6]) > 0 for row in rows), out
+    assert all(row[5] == "-" for row in rows), out  # no reference run, so no fraction of it
+    assert all(float(row[9]) > 0 for row in rows), out  # the load client's own CPU per order
+
+
+def test_the_gateway_benchmark_measures_quickfix_alone_before_the_venue_and_prints_the_venues_share(capsys):
+    assert bench.main(["--orders", "300", "--in-flight", "8", "--reference", "both", "--audit", "off",
+                       "--repeat", "2"]) == 0
+    out = capsys.readouterr().out
+    rows = _rows(out)
+    assert [row[0] for row in rows] == ["quickfix", "qf-memory", "venue"] * 2, out
+    for quickfix, _memory, venue in (rows[:3], rows[3:]):
+        share = float(venue[5])
+        assert share == pytest.approx(float(venue[4].replace(",", "")) / float(quickfix[4].replace(",", "")),
+                                      abs=0.01), out
+
+
+def test_the_reference_acceptor_is_refused_with_the_crossing_flow_since_it_matches_nothing(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--flow", "crossing", "--sessions", "2", "--reference", "file"])
+    assert "--reference acknowledges orders without matching them" in capsys.readouterr().err
 
 
 def test_the_market_data_benchmark_compares_order_entry_with_and_without_subscribers(capsys):
