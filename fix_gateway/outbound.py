@@ -129,46 +129,51 @@ class Outbound:
         text: str | None = None, ord_rej_reason: int | None = None, restated: bool = False,
         status_report: bool = False, trade_id: int | None = None, aggressor: bool | None = None,
     ) -> str:
-        fields = [("35", "8"), ("37", order_id), ("17", str(event.sequence))]
+        # In ascending tag order, as QuickFIX keeps a body's fields: its setString then sorts nothing (about a
+        # quarter of its cost), and what goes on the wire is the same.
+        fields = [("35", "8"), ("6", self.average_price(symbol, cum_notional, cum)), ("11", client_order_id),
+                  ("14", str(cum)), ("17", str(event.sequence))]
         if version.exec_trans_type:
             fields.append(("20", "3" if status_report else "0"))
-        fields += [("150", exec_type), ("39", ord_status), ("11", client_order_id)]
-        if orig_client_order_id is not None:
-            fields.append(("41", orig_client_order_id))
-        fields += [("55", symbol), ("54", SIDE[side] if side is not None else side_code or "1")]
-        if quantity is not None and quantity > 0:
-            fields.append(("38", str(quantity)))
-        if order_type is not None:
-            fields.append(("40", ORD_TYPE[order_type]))
-        if price is not None:
-            fields.append(("44", self.price(symbol, price)))
-        if stop_price is not None:
-            fields.append(("99", self.price(symbol, stop_price)))
-        if time_in_force is not None:
-            fields.append(("59", TIME_IN_FORCE[time_in_force]))
         if last_quantity is not None:
             fields += [("31", self.price(symbol, last_price)), ("32", str(last_quantity))]
-            if version.trade_match_id and trade_id is not None:
-                fields.append(("880", str(trade_id)))
-            if version.liquidity_indicator and aggressor is not None:
-                fields.append(("851", "2" if aggressor else "1"))  # 2 removed, 1 added liquidity
-        fields += [("151", str(leaves)), ("14", str(cum)), ("6", self.average_price(symbol, cum_notional, cum))]
-        if ord_rej_reason is not None:
-            fields.append(("103", str(ord_rej_reason)))
-        if restated:  # True: the venue's own option; else the ExecRestatementReason itself
-            fields.append(("378", BROKER_OPTION if restated is True else restated))
-        fields.append(("60", fix_timestamp(event.timestamp_ns)))
+        fields.append(("37", order_id))
+        if quantity is not None and quantity > 0:
+            fields.append(("38", str(quantity)))
+        fields.append(("39", ord_status))
+        if order_type is not None:
+            fields.append(("40", ORD_TYPE[order_type]))
+        if orig_client_order_id is not None:
+            fields.append(("41", orig_client_order_id))
+        if price is not None:
+            fields.append(("44", self.price(symbol, price)))
+        fields += [("54", SIDE[side] if side is not None else side_code or "1"), ("55", symbol)]
         if text:
             fields.append(("58", text))
+        if time_in_force is not None:
+            fields.append(("59", TIME_IN_FORCE[time_in_force]))
+        fields.append(("60", fix_timestamp(event.timestamp_ns)))
+        if stop_price is not None:
+            fields.append(("99", self.price(symbol, stop_price)))
+        if ord_rej_reason is not None:
+            fields.append(("103", str(ord_rej_reason)))
+        fields += [("150", exec_type), ("151", str(leaves))]
+        if restated:  # True: the venue's own option; else the ExecRestatementReason itself
+            fields.append(("378", BROKER_OPTION if restated is True else restated))
+        if last_quantity is not None:
+            if version.liquidity_indicator and aggressor is not None:
+                fields.append(("851", "2" if aggressor else "1"))  # 2 removed, 1 added liquidity
+            if version.trade_match_id and trade_id is not None:
+                fields.append(("880", str(trade_id)))
         return _body(fields)
 
     def _accepted(self, e: OrderAccepted, v: FixVersion, _: Mapping[str, str]) -> str:
         if e.stop_price is None and e.price is not None:  # the common case, written in one piece
-            return (f"35=8\x0137={e.order_id}\x0117={e.sequence}\x01{'20=0' + SOH if v.exec_trans_type else ''}"
-                    f"150=0\x0139=0\x0111={e.client_order_id}\x0155={e.symbol}\x0154={SIDE[e.side]}\x01"
-                    f"38={e.quantity}\x0140={ORD_TYPE[e.order_type]}\x0144={self.price(e.symbol, e.price)}\x01"
-                    f"59={TIME_IN_FORCE[e.time_in_force]}\x01151={e.quantity}\x0114=0\x016=0\x01"
-                    f"60={fix_timestamp(e.timestamp_ns)}\x01")
+            return (f"35=8\x016=0\x0111={e.client_order_id}\x0114=0\x0117={e.sequence}\x01"
+                    f"{'20=0' + SOH if v.exec_trans_type else ''}37={e.order_id}\x0138={e.quantity}\x0139=0\x01"
+                    f"40={ORD_TYPE[e.order_type]}\x0144={self.price(e.symbol, e.price)}\x0154={SIDE[e.side]}\x01"
+                    f"55={e.symbol}\x0159={TIME_IN_FORCE[e.time_in_force]}\x0160={fix_timestamp(e.timestamp_ns)}\x01"
+                    f"150=0\x01151={e.quantity}\x01")
         return self._execution_report(
             v, e, exec_type="0", ord_status="0", order_id=str(e.order_id), client_order_id=e.client_order_id,
             symbol=e.symbol, side=e.side, leaves=e.quantity, cum=0, cum_notional=0, quantity=e.quantity,
@@ -259,12 +264,11 @@ class Outbound:
     # ------------------------------------------------------------------ other replies
 
     def _cancel_rejected(self, e: CancelRejected, v: FixVersion, _: Mapping[str, str]) -> str:
-        return _body([
-            ("35", "9"), ("37", str(e.order_id) if e.order_id is not None else NO_ORDER_ID),
-            ("11", e.client_order_id), ("41", e.orig_client_order_id or NO_ORDER_ID),
+        return _body([  # ascending tags, as in _execution_report
+            ("35", "9"), ("11", e.client_order_id), ("37", str(e.order_id) if e.order_id is not None else NO_ORDER_ID),
             ("39", ORD_STATUS[e.order_status] if e.order_status is not None else REJECTED),
+            ("41", e.orig_client_order_id or NO_ORDER_ID), ("58", e.text), ("102", str(v.cxl_rej_reason(e.reason))),
             ("434", "1" if e.response_to is ReplyTo.CANCEL else "2"),
-            ("102", str(v.cxl_rej_reason(e.reason))), ("58", e.text),
         ])
 
     def _mass_cancel_completed(self, e: MassCancelCompleted, v: FixVersion, request: Mapping[str, str]) -> str | None:
