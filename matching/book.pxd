@@ -30,8 +30,14 @@ cdef class OpenOrders:
     @cython.locals(prev=Order, nxt=Order)
     cpdef remove(self, Order order)
 
+cdef class LevelKeys:
+    cdef public object levels, sorted_keys
+    cdef public list lists, maxes, positions
+    cdef public Py_ssize_t load
+
 cdef class OrderBook:
     cdef public list bid_prices, ask_prices
+    cdef public LevelKeys bid_keys, ask_keys
     cdef public object instrument, symbol, lot_size, tick_size, bids, asks, bid_at, ask_at, buy_stops, sell_stops, last_trade_price, phase
     cdef public object phase_reason, breaker
     @cython.locals(level=PriceLevel)
@@ -40,9 +46,9 @@ cdef class OrderBook:
     cpdef take_out(self, Order order)
 
 @cython.locals(maxes=list, sublist=list, position=Py_ssize_t)
-cpdef add_level(object levels, PriceLevel level)
+cpdef add_level(LevelKeys side, PriceLevel level)
 @cython.locals(maxes=list, lists=list, sublist=list, position=Py_ssize_t, remaining=Py_ssize_t)
-cpdef drop_level(object levels, object price)
+cpdef drop_level(LevelKeys side, object price)
 cpdef lowest_key(object levels)
 cpdef highest_key(object levels)
 @cython.locals(low=Py_ssize_t, high=Py_ssize_t, middle=Py_ssize_t)

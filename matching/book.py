@@ -32,8 +32,34 @@ def lowest_key(levels: SortedDict) -> int:
     return levels._list._lists[0][0]
 
 
-def add_level(levels: SortedDict, level: PriceLevel) -> None:
-    """levels[level.price] = level, for a price levels does not hold yet.
+class LevelKeys:
+    """One side's price levels (a SortedDict, price -> PriceLevel) and the parts of its sorted key list that
+    add_level and drop_level change, read once.
+
+    sortedcontainers changes those lists in place and never binds new ones (only its __init__ and _reset,
+    which nothing here calls, do), so they can be kept: compiled, each is a struct member where reading it
+    through the SortedList was an instance-dictionary lookup, five of them for every level that opened or
+    closed. check_invariants checks they are still the SortedList's own.
+    """
+
+    __slots__ = ("levels", "sorted_keys", "lists", "maxes", "positions", "load")
+
+    def __init__(self, levels: SortedDict) -> None:
+        self.levels = levels
+        self.sorted_keys = levels._list
+        self.lists: list[list[int]] = self.sorted_keys._lists
+        self.maxes: list[int] = self.sorted_keys._maxes
+        self.positions: list[int] = self.sorted_keys._index  # its positional index, built on a positional read
+        self.load: int = self.sorted_keys._load
+
+    def are_the_sorted_dicts_own(self) -> bool:
+        keys = self.levels._list
+        return (keys is self.sorted_keys and keys._lists is self.lists and keys._maxes is self.maxes
+                and keys._index is self.positions and keys._load == self.load)
+
+
+def add_level(side: LevelKeys, level: PriceLevel) -> None:
+    """side.levels[level.price] = level, for a price it does not hold yet.
 
     SortedDict.__setitem__ without its membership test, and its sorted key list's `add` without a
     Python frame: compiled, the core otherwise ran two Python frames (some 6,000 instructions) for every
@@ -42,46 +68,44 @@ def add_level(levels: SortedDict, level: PriceLevel) -> None:
     public API's answer.
     """
     price = level.price
-    dict_set_item(levels, price, level)
-    keys = levels._list
-    maxes = keys._maxes
-    if maxes and not keys._index:
+    dict_set_item(side.levels, price, level)
+    maxes = side.maxes
+    if maxes and not side.positions:
         position = _bisect_right(maxes, price)
         if position == len(maxes):
-            sublist = keys._lists[position - 1]
-            if len(sublist) < keys._load << 1:
+            sublist = side.lists[position - 1]
+            if len(sublist) < side.load << 1:
                 sublist.append(price)
                 maxes[position - 1] = price
-                keys._len += 1
+                side.sorted_keys._len += 1
                 return
         else:
-            sublist = keys._lists[position]
-            if len(sublist) < keys._load << 1:
+            sublist = side.lists[position]
+            if len(sublist) < side.load << 1:
                 sublist.insert(_bisect_right(sublist, price), price)
-                keys._len += 1
+                side.sorted_keys._len += 1
                 return
-    keys.add(price)
+    side.sorted_keys.add(price)
 
 
-def drop_level(levels: SortedDict, price: int) -> None:
-    """del levels[price], for a price levels holds (see add_level: the common case of the key list's
+def drop_level(side: LevelKeys, price: int) -> None:
+    """del side.levels[price], for a price it holds (see add_level: the common case of the key list's
     `remove` without a Python frame, everything else through it)."""
-    dict_del_item(levels, price)
-    keys = levels._list
-    if not keys._index:
-        maxes = keys._maxes
-        lists = keys._lists
+    dict_del_item(side.levels, price)
+    if not side.positions:
+        maxes = side.maxes
+        lists = side.lists
         position = _bisect_left(maxes, price)
         sublist = lists[position]
         remaining = len(sublist) - 1
         # sortedcontainers merges a sublist left at half its load or less into a neighbour, and drops an
         # emptied one; neither happens here
-        if remaining > keys._load >> 1 or (remaining and len(lists) == 1):
+        if remaining > side.load >> 1 or (remaining and len(lists) == 1):
             del sublist[_bisect_left(sublist, price)]
             maxes[position] = sublist[-1]
-            keys._len -= 1
+            side.sorted_keys._len -= 1
             return
-    keys.remove(price)
+    side.sorted_keys.remove(price)
 
 
 def _bisect_left(values: list, value: int) -> int:
@@ -271,7 +295,7 @@ class OrderBook:
     """Bids and asks by price, plus untriggered stops; the engine does all the mutating."""
 
     __slots__ = ("instrument", "symbol", "lot_size", "tick_size", "bids", "asks", "bid_at", "ask_at",
-                 "bid_prices", "ask_prices", "buy_stops", "sell_stops", "last_trade_price", "phase", "phase_reason",
+                 "bid_prices", "ask_prices", "bid_keys", "ask_keys", "buy_stops", "sell_stops", "last_trade_price", "phase", "phase_reason",
                  "breaker")
 
     def __init__(self, instrument: Instrument) -> None:
@@ -290,6 +314,8 @@ class OrderBook:
         # index each where lowest_key is two attribute reads more (check_invariants checks both lists).
         self.bid_prices: list[list[int]] = self.bids._list._lists
         self.ask_prices: list[list[int]] = self.asks._list._lists
+        self.bid_keys = LevelKeys(self.bids)  # what add_level and drop_level change, for each side
+        self.ask_keys = LevelKeys(self.asks)
         # stop price -> {order_id: Order} in arrival order
         self.buy_stops: SortedDict = SortedDict()
         self.sell_stops: SortedDict = SortedDict()
@@ -311,7 +337,7 @@ class OrderBook:
         """A new, empty level at a price where `side` has none (the engine queues orders in it, and marks it
         as changed by the command that opened it)."""
         level = PriceLevel(price, side)
-        add_level(self.bids if side is BUY else self.asks, level)
+        add_level(self.bid_keys if side is BUY else self.ask_keys, level)
         return level
 
     def take_out(self, order: Order) -> None:
@@ -320,7 +346,7 @@ class OrderBook:
         level.quantity -= order.leaves_quantity
         level.unlink(order)
         if level.count == 0:
-            drop_level(self.bids if order.side is BUY else self.asks, level.price)
+            drop_level(self.bid_keys if order.side is BUY else self.ask_keys, level.price)
 
     def add_stop(self, order: Order) -> None:
         stops = self.buy_stops if order.side is BUY else self.sell_stops
@@ -385,6 +411,10 @@ class OrderBook:
             f"{self.symbol}: bid_at / ask_at read other dicts than bids / asks")
         assert self.bid_prices is self.bids._list._lists and self.ask_prices is self.asks._list._lists, (
             f"{self.symbol}: bid_prices / ask_prices are not the books' own key lists")
+        assert self.bid_keys.levels is self.bids and self.ask_keys.levels is self.asks, (
+            f"{self.symbol}: bid_keys / ask_keys hold other dicts than bids / asks")
+        assert self.bid_keys.are_the_sorted_dicts_own() and self.ask_keys.are_the_sorted_dicts_own(), (
+            f"{self.symbol}: bid_keys / ask_keys kept key lists sortedcontainers no longer uses")
         assert [p for sublist in self.bid_prices for p in sublist] == list(self.bids.keys()), (
             f"{self.symbol}: bid prices out of step with the bids")
         assert [p for sublist in self.ask_prices for p in sublist] == list(self.asks.keys()), (

@@ -561,7 +561,7 @@ class MatchingEngine:
     def _match(self, book: OrderBook, order: Order) -> None:
         """Trade `order` against the opposite side in price-time priority, at the resting prices."""
         buy = order.side is BUY
-        levels = book.asks if buy else book.bids
+        levels = book.ask_keys if buy else book.bid_keys  # for drop_level
         limit = order.price
         if limit is None:
             limit = order.protection_price

@@ -3,7 +3,7 @@ import random
 import pytest
 from sortedcontainers import SortedDict
 
-from matching.book import PriceLevel, add_level, drop_level, highest_key, lowest_key
+from matching.book import LevelKeys, PriceLevel, add_level, drop_level, highest_key, lowest_key
 from matching import Side
 from venue_harness import px
 
@@ -24,17 +24,18 @@ def test_the_fast_key_helpers_agree_with_sortedcontainers_public_api_as_keys_com
 def test_adding_and_dropping_levels_directly_leaves_the_same_sorted_dict_as_its_public_api():
     rng = random.Random(5)
     direct, public = SortedDict(), SortedDict()
+    side = LevelKeys(direct)
     indexed = 0
     for _ in range(20_000):
         if public and rng.random() < 0.4:
             price = rng.choice(public.keys())
-            drop_level(direct, price)
+            drop_level(side, price)
             del public[price]
         else:
             price = rng.randint(1, 10**6)
             if price in public:
                 continue  # add_level is for a new price only
-            add_level(direct, PriceLevel(price, Side.BUY))
+            add_level(side, PriceLevel(price, Side.BUY))
             public[price] = price
         if len(public) % 97 == 0:
             assert list(direct.keys()) == list(public.keys())
@@ -47,6 +48,7 @@ def test_adding_and_dropping_levels_directly_leaves_the_same_sorted_dict_as_its_
             assert direct._list._index
             indexed += 1
     assert indexed > 10
+    assert side.are_the_sorted_dicts_own()  # sortedcontainers split, merged and indexed in the same lists
     assert list(direct.keys()) == list(public.keys())
     direct._check()
     assert all(direct[price].price == price for price in direct)
@@ -85,3 +87,12 @@ def test_the_dict_operations_go_past_a_subclass_own_methods_and_refuse_what_is_n
         dict_set_item([], 1, 2)
     with pytest.raises(TypeError):
         dict_del_item({})
+
+
+def test_kept_key_lists_that_sortedcontainers_no_longer_uses_are_noticed():
+    levels = SortedDict()
+    side = LevelKeys(levels)
+    add_level(side, PriceLevel(5, Side.BUY))
+    assert side.are_the_sorted_dicts_own()
+    levels._list._reset(levels._list._load * 2)  # rebinds the load factor add_level and drop_level kept
+    assert not side.are_the_sorted_dicts_own()
