@@ -26,6 +26,7 @@ typedef struct {
     Py_ssize_t *offsets;    /* where each field's slot lies in an instance */
     Py_ssize_t count;
     Py_ssize_t positional;  /* the first `positional` fields may be given by position; the rest are kw_only */
+    int offsets_cover_slots;  /* the fields are every object slot of cls and its bases: slot_dealloc clears by offsets */
     vectorcallfunc vectorcall;
     /* Instances of cls freed lately (by slot_dealloc), kept to be built again (by slot_construct): their
        slots released, untracked by the collector, each still holding its reference to cls. A command's
@@ -364,6 +365,34 @@ static PyType_Spec slot_init_spec = {
     .slots = slot_init_slots,
 };
 
+/* Whether offsets[0..count) are exactly the writable object slots of cls and its bases (heap types up to
+   object): then slot_dealloc may clear an instance through them instead of walking each class's members. */
+static int
+offsets_cover_slots(PyTypeObject *cls, const Py_ssize_t *offsets, Py_ssize_t count)
+{
+    Py_ssize_t slots = 0;
+    for (PyTypeObject *t = cls; t != &PyBaseObject_Type; t = t->tp_base) {
+        if (t == NULL || !PyType_HasFeature(t, Py_TPFLAGS_HEAPTYPE)) {
+            return 0;
+        }
+        PyMemberDef *member = t->tp_members;
+        for (Py_ssize_t i = 0; i < Py_SIZE(t); i++, member++) {
+            if (member->type != T_OBJECT_EX || (member->flags & READONLY)) {
+                continue;
+            }
+            Py_ssize_t j = 0;
+            while (j < count && offsets[j] != member->offset) {
+                j++;
+            }
+            if (j == count) {
+                return 0;
+            }
+            slots++;
+        }
+    }
+    return slots == count;
+}
+
 static PyObject *
 slot_initializer(PyObject *module, PyObject *args)
 {
@@ -412,6 +441,7 @@ slot_initializer(PyObject *module, PyObject *args)
     init->offsets = offsets;
     init->count = count;
     init->positional = positional;
+    init->offsets_cover_slots = offsets_cover_slots(cls, offsets, count);
     init->vectorcall = slot_init_call;
     init->spare_count = 0;
     PyObject_GC_Track(init);
@@ -630,22 +660,44 @@ slot_dealloc(PyObject *self)
     while (owner->tp_dealloc != slot_dealloc) {  /* a subclass's: its slots are released already */
         owner = owner->tp_base;
     }
-    for (PyTypeObject *cls = owner; cls != &PyBaseObject_Type; cls = cls->tp_base) {
-        PyMemberDef *member = cls->tp_members;
-        for (Py_ssize_t i = 0; i < Py_SIZE(cls); i++, member++) {
-            if (member->type == T_OBJECT_EX && !(member->flags & READONLY)) {
-                PyObject **slot = (PyObject **)((char *)self + member->offset);
-                Py_CLEAR(*slot);
+    /* The class's own C __init__, when it has one: its field offsets are the slots to release (when they are
+       all of them), and it keeps the instance for the class's next one. Held while the slots are released,
+       which can run any code, even code that replaces __init__. */
+    SlotInit *init = NULL;
+    if (owner == type && type->tp_finalize == NULL && slot_init_type != NULL) {
+        PyObject *found = _PyType_Lookup(type, init_name);
+        if (found != NULL && Py_IS_TYPE(found, slot_init_type) && ((SlotInit *)found)->cls == type) {
+            init = (SlotInit *)found;
+            Py_INCREF(init);
+        }
+    }
+    if (init != NULL && init->offsets_cover_slots) {
+        for (Py_ssize_t i = 0; i < init->count; i++) {
+            PyObject **slot = (PyObject **)((char *)self + init->offsets[i]);
+            Py_CLEAR(*slot);
+        }
+    }
+    else {
+        for (PyTypeObject *cls = owner; cls != &PyBaseObject_Type; cls = cls->tp_base) {
+            PyMemberDef *member = cls->tp_members;
+            for (Py_ssize_t i = 0; i < Py_SIZE(cls); i++, member++) {
+                if (member->type == T_OBJECT_EX && !(member->flags & READONLY)) {
+                    PyObject **slot = (PyObject **)((char *)self + member->offset);
+                    Py_CLEAR(*slot);
+                }
             }
         }
     }
-    if (owner == type && type->tp_finalize == NULL) {
-        /* Kept for the class's next instance while its __init__ is this module's for it (the constructor
-           takes spares only from there); then the reference to the class stays with the instance. */
-        PyObject *init = _PyType_Lookup(type, init_name);
-        if (init != NULL && slot_init_type != NULL && Py_IS_TYPE(init, slot_init_type)
-                && ((SlotInit *)init)->cls == type && ((SlotInit *)init)->spare_count < SPARE_INSTANCES) {
-            ((SlotInit *)init)->spare[((SlotInit *)init)->spare_count++] = self;
+    if (init != NULL) {
+        /* Kept for the class's next instance (the constructor takes spares only from the class's __init__ of
+           the moment; an __init__ replaced meanwhile keeps it until it is freed itself). Then the reference
+           to the class stays with the instance. */
+        int kept = init->cls == type && init->spare_count < SPARE_INSTANCES;
+        if (kept) {
+            init->spare[init->spare_count++] = self;
+        }
+        Py_DECREF(init);
+        if (kept) {
             return;
         }
     }

@@ -323,6 +323,49 @@ def test_a_failed_build_from_a_spare_frees_it_again():
     assert frozen.spare_instances(spared) == 1 and spared(2).value == 2
 
 
+def test_an_init_replaced_while_an_instance_is_released_frees_everything_once():
+    # Releasing a field can run any code: here it drops the class's C __init__ while the deallocator is using
+    # its field offsets, and that __init__ goes (with the instance it was about to keep) when the release ends.
+    _native_only()
+    spared = _spare_class()
+
+    def plain_init(self, value, *, items=None):
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "items", [] if items is None else items)
+
+    class Replacer:
+        def __del__(self):
+            spared.__init__ = plain_init
+
+    instance = spared(Replacer())
+    before = sys.getrefcount(spared)
+    del instance
+    assert spared.__init__ is plain_init
+    # Two references fewer: the instance's, and the C __init__'s (freed, and the instance with it, not kept)
+    assert sys.getrefcount(spared) == before - 2
+    again = spared(5, items=[1])
+    assert (again.value, again.items) == (5, [1])
+
+
+def test_a_slot_that_is_no_field_is_released_too():
+    _native_only()
+
+    class WithExtra:
+        __slots__ = ("extra",)
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Child(WithExtra):
+        value: object
+
+    Child.__init__ = frozen.native_init(Child)
+    assert frozen.install_constructor(Child) and frozen.install_deallocator(Child)
+    child = Child(_Marker())
+    object.__setattr__(child, "extra", _Marker())
+    value, extra = weakref.ref(child.value), weakref.ref(child.extra)
+    del child
+    assert value() is None and extra() is None
+
+
 def test_an_instance_in_a_reference_cycle_is_collected():
     _native_only()
     cls = dict(IMPLEMENTATIONS_BY_ID)["c-constructor"]
