@@ -187,6 +187,36 @@ slot_init_call(PyObject *callable, PyObject *const *args, size_t nargsf, PyObjec
 static PyTypeObject *slot_init_type = NULL;
 static PyObject *init_name = NULL;
 
+/* Each class's __init__ as _PyType_Lookup finds it, for slot_construct and slot_dealloc, which ask for every
+   instance. _PyType_Lookup hashes the name and the class's version tag into the interpreter's method cache;
+   this compares one entry. An entry holds while the class keeps its version tag: any change to the class or
+   its bases (an __init__ assigned, say) takes the tag away, and a tag is never given to two classes, so a
+   class freed and another made at the same address cannot match. The __init__ is borrowed from the class's
+   dictionary, which holds it as long as the tag stands. */
+#define INIT_CACHE_SIZE 64
+static struct {
+    PyTypeObject *type;
+    unsigned int version;
+    PyObject *init;
+} init_cache[INIT_CACHE_SIZE];
+
+static inline PyObject *
+class_init(PyTypeObject *type)
+{
+    size_t entry = ((uintptr_t)type >> 4) % INIT_CACHE_SIZE;
+    if (init_cache[entry].type == type && PyType_HasFeature(type, Py_TPFLAGS_VALID_VERSION_TAG)
+            && init_cache[entry].version == type->tp_version_tag) {
+        return init_cache[entry].init;
+    }
+    PyObject *init = _PyType_Lookup(type, init_name);  /* gives the class a version tag when it can */
+    if (PyType_HasFeature(type, Py_TPFLAGS_VALID_VERSION_TAG)) {
+        init_cache[entry].type = type;
+        init_cache[entry].version = type->tp_version_tag;
+        init_cache[entry].init = init;
+    }
+    return init;
+}
+
 /* Calling the class the generic way: type.__call__, i.e. __new__ then __init__. */
 static PyObject *
 generic_construct(PyTypeObject *cls, PyObject *const *args, size_t nargsf, PyObject *kwnames)
@@ -232,7 +262,7 @@ slot_construct(PyObject *callable, PyObject *const *args, size_t nargsf, PyObjec
     PyTypeObject *cls = (PyTypeObject *)callable;
     /* Through the type's method cache (a hit is a few instructions): the __init__ the class call would
        run. A subclass without its own finds its base's, made for another class: the generic way. */
-    PyObject *init = _PyType_Lookup(cls, init_name);
+    PyObject *init = class_init(cls);
     if (init == NULL || slot_init_type == NULL || !Py_IS_TYPE(init, slot_init_type)
             || ((SlotInit *)init)->cls != cls || cls->tp_new != PyBaseObject_Type.tp_new
             || PyType_HasFeature(cls, Py_TPFLAGS_IS_ABSTRACT)) {
@@ -665,7 +695,7 @@ slot_dealloc(PyObject *self)
        which can run any code, even code that replaces __init__. */
     SlotInit *init = NULL;
     if (owner == type && type->tp_finalize == NULL && slot_init_type != NULL) {
-        PyObject *found = _PyType_Lookup(type, init_name);
+        PyObject *found = class_init(type);
         if (found != NULL && Py_IS_TYPE(found, slot_init_type) && ((SlotInit *)found)->cls == type) {
             init = (SlotInit *)found;
             Py_INCREF(init);

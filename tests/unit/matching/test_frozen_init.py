@@ -216,6 +216,24 @@ def test_an_init_assigned_after_the_constructor_is_the_one_that_runs():
         Reassigned(4, 5)
 
 
+def test_classes_made_and_dropped_one_after_another_each_build_with_their_own_init():
+    # The constructor remembers each class's __init__ by class and version tag; a class freed and another made
+    # in its memory must not find the old one's.
+    _native_only()
+    for n in range(300):
+        @dataclasses.dataclass(frozen=True, slots=True)
+        class Passing:
+            value: int
+            doubled: bool = False
+
+        Passing.__init__ = frozen.native_init(Passing)
+        assert frozen.install_constructor(Passing) and frozen.install_deallocator(Passing)
+        made = Passing(n, doubled=n % 2 == 0)
+        assert type(made) is Passing and (made.value, made.doubled) == (n, n % 2 == 0)
+        del made, Passing
+        gc.collect()
+
+
 def test_the_constructor_is_installed_only_where_calling_the_class_would_use_it():
     _native_only()
 
