@@ -325,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
                              "venue's orders/s is then also printed as a fraction of it")
     parser.add_argument("--repeat", type=int, default=1, help="run the whole set this many times, alternating")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, not {args.repeat}")
     if args.flow == "crossing" and args.reference:
         parser.error("--reference acknowledges orders without matching them: use it with --flow resting")
     print(f"gateway benchmark: python {platform.python_version()}, {platform.machine()}, "

@@ -43,6 +43,12 @@ def test_the_reference_acceptor_is_refused_with_the_crossing_flow_since_it_match
     assert "--reference acknowledges orders without matching them" in capsys.readouterr().err
 
 
+def test_a_repeat_below_one_is_refused_by_name(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--repeat", "0"])
+    assert "--repeat must be at least 1, not 0" in capsys.readouterr().err
+
+
 def test_the_market_data_benchmark_compares_order_entry_with_and_without_subscribers(capsys):
     assert bench.main(["--market-data", "--subscribers", "3", "--rate", "300", "--seconds", "1"]) == 0
     out = capsys.readouterr().out
