@@ -133,7 +133,8 @@ class SessionHost(fix.Application):
             self._release_acceptor()
             raise
 
-    def persistence(self, quickfix_settings: fix.SessionSettings) -> tuple[fix.MessageStoreFactory, fix.LogFactory | None]:
+    def persistence(self, quickfix_settings: fix.SessionSettings
+                    ) -> tuple[fix.MessageStoreFactory, fix.LogFactory | None]:
         """QuickFIX's message store (what a ResendRequest is answered from) and message log."""
         # Always a message log: the auditor reads every raw message from it (reporting.auditor).
         return fix.FileStoreFactory(quickfix_settings), fix.FileLogFactory(quickfix_settings)

@@ -48,7 +48,8 @@ class ReferenceAcceptor(SessionHost):
         self._exec_trans_type = {comp_id: "20=0\x01" if ctx.version.exec_trans_type else ""
                                  for comp_id, ctx in self._contexts.items()}
 
-    def persistence(self, quickfix_settings: fix.SessionSettings) -> tuple[fix.MessageStoreFactory, fix.LogFactory | None]:
+    def persistence(self, quickfix_settings: fix.SessionSettings
+                    ) -> tuple[fix.MessageStoreFactory, fix.LogFactory | None]:
         if self._persistence == "memory":
             return fix.MemoryStoreFactory(), None
         return super().persistence(quickfix_settings)
@@ -71,7 +72,8 @@ class ReferenceAcceptor(SessionHost):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fix_gateway.reference_acceptor", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m fix_gateway.reference_acceptor",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="the exchange's YAML config (fix.port, fix.sessions_file)")
     parser.add_argument("--persistence", default="file", choices=PERSISTENCE,
                         help="file: FileStore and FileLog, as the venue (default); memory: MemoryStore, no log")

@@ -295,8 +295,8 @@ class OrderBook:
     """Bids and asks by price, plus untriggered stops; the engine does all the mutating."""
 
     __slots__ = ("instrument", "symbol", "lot_size", "tick_size", "bids", "asks", "bid_at", "ask_at",
-                 "bid_prices", "ask_prices", "bid_keys", "ask_keys", "buy_stops", "sell_stops", "last_trade_price", "phase", "phase_reason",
-                 "breaker")
+                 "bid_prices", "ask_prices", "bid_keys", "ask_keys", "buy_stops", "sell_stops", "last_trade_price",
+                 "phase", "phase_reason", "breaker")
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
