@@ -64,11 +64,11 @@ class ReferenceAcceptor(SessionHost):
         comp_id = f["49"]
         quantity = f.get("38", "0")
         n = next(self._ids)
-        # The venue's acknowledgement (Outbound._accepted), with the order's own text echoed back.
-        self._send(comp_id, f"35=8\x0137={n}\x0117={n}\x01{self._exec_trans_type[comp_id]}150=0\x0139=0\x01"
-                            f"11={f['11']}\x0155={f.get('55', '')}\x0154={f.get('54', '')}\x0138={quantity}\x01"
-                            f"40={f.get('40', '2')}\x0144={f.get('44', '0')}\x0159={f.get('59', '0')}\x01"
-                            f"151={quantity}\x0114=0\x016=0\x0160={fix_timestamp(time.time_ns())}\x01")
+        # The venue's acknowledgement (Outbound._accepted: ascending tags), with the order's own text echoed back.
+        self._send(comp_id, f"35=8\x016=0\x0111={f['11']}\x0114=0\x0117={n}\x01{self._exec_trans_type[comp_id]}"
+                            f"37={n}\x0138={quantity}\x0139=0\x0140={f.get('40', '2')}\x0144={f.get('44', '0')}\x01"
+                            f"54={f.get('54', '')}\x0155={f.get('55', '')}\x0159={f.get('59', '0')}\x01"
+                            f"60={fix_timestamp(time.time_ns())}\x01150=0\x01151={quantity}\x01")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     acceptor = ReferenceAcceptor(settings, load_sessions(settings.fix.sessions_file, settings), work_dir=Path.cwd(),
                                  persistence=args.persistence)
     acceptor.publisher = None  # no market data: a probe answer never comes to this host
-    received: list[str] = []
+    received: list[int] = []  # the signals asking it to stop
     signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
     signal.signal(signal.SIGTERM, lambda signum, _frame: received.append(signum))
     heap.tune_for_trading()  # as the venue: same collector policy, same kept thread states
