@@ -281,9 +281,7 @@ def start_reference(work: Path, port: int, config: Path | None, persistence: str
     path = _bench_config(work, port, config)
     process = subprocess.Popen(
         [sys.executable, "-m", "fix_gateway.reference_acceptor", "--config", str(path), "--persistence", persistence],
-        cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
-            [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])})
+        cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     return _wait_listening(process, port, "the reference acceptor")
 
 
